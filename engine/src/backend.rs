@@ -1,0 +1,191 @@
+//! The one coarse trait every backend implements: model stages (encode the
+//! conditioning, step a batch of slots, decode a window of latents) plus the
+//! counters tests assert. Tensors stay in backend-owned buffers; the engine
+//! holds opaque handles, never device pointers, so a CUDA backend keeps a
+//! whole tick on the device and a TensorRT engine can stand behind `step`.
+
+use crate::conditioning::ConditioningInput;
+use crate::frames::{LatentFrames, SampleFrames};
+use crate::model::ModelConfig;
+use crate::rng::NoiseKey;
+use crate::sampler::SamplerKind;
+use std::ops::Range;
+
+/// A backend-owned buffer holding one slot's latent window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LatentHandle(u32);
+
+/// A backend-owned copy of one encoded conditioning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConditioningHandle(u32);
+
+macro_rules! handle {
+    ($t:ident) => {
+        impl $t {
+            /// Wraps a backend's own buffer index. Only backends make handles.
+            pub fn from_index(index: u32) -> Self {
+                Self(index)
+            }
+
+            /// The backend's buffer index.
+            pub fn index(self) -> u32 {
+                self.0
+            }
+        }
+    };
+}
+handle!(LatentHandle);
+handle!(ConditioningHandle);
+
+/// One slot's share of a batched forward.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotStep {
+    /// The slot's latent window; at step 0 the backend first fills it with
+    /// the slot's initial noise (`noise` with `step = 0`).
+    pub latents: LatentHandle,
+    /// The conditioning this slot is steered by at this step.
+    pub conditioning: ConditioningHandle,
+    /// The 0-based denoise step this forward performs.
+    pub step: u32,
+    /// The timestep of this step (the model input).
+    pub t: f32,
+    /// The timestep the update moves to.
+    pub t_next: f32,
+    /// The slot's noise stream; the backend sets `step` itself (0 for the
+    /// initial noise, `step + 1` for SDE re-injection).
+    pub noise: NoiseKey,
+}
+
+/// Everything one batched forward needs, pre-allocated by the stream and
+/// refilled each tick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepBatch {
+    /// The update rule.
+    pub sampler: SamplerKind,
+    /// Active slots, oldest first.
+    pub slots: Vec<SlotStep>,
+    /// Normalized knob values, `knob_count` per slot, in slot order.
+    pub knob_rows: Vec<f32>,
+}
+
+impl StepBatch {
+    /// An empty batch with room for `max_slots` slots of `knob_count` knobs.
+    pub fn with_capacity(max_slots: usize, knob_count: usize) -> Self {
+        Self {
+            sampler: SamplerKind::Ode,
+            slots: Vec::with_capacity(max_slots),
+            knob_rows: Vec::with_capacity(max_slots * knob_count),
+        }
+    }
+
+    /// Empties the batch, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.knob_rows.clear();
+    }
+}
+
+/// Render a range of sample frames from one latent window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeRequest {
+    /// The latent timeline to render from (a produce's window).
+    pub latents: LatentHandle,
+    /// The absolute latent frame of the window's first frame.
+    pub anchor: LatentFrames,
+    /// Absolute sample frames to render; must lie inside the window.
+    pub range: Range<SampleFrames>,
+}
+
+/// Counters of the device work a backend did; tests assert them per tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendCounters {
+    /// Times the host waited for the device.
+    pub host_syncs: u64,
+    /// Host-to-device copies issued.
+    pub h2d_copies: u64,
+    /// Device-to-host copies issued.
+    pub d2h_copies: u64,
+    /// Device (or backend buffer) allocations made.
+    pub device_allocs: u64,
+    /// Batched forwards run.
+    pub forwards: u64,
+    /// Decodes run.
+    pub decodes: u64,
+    /// Replays of a captured graph.
+    pub graph_replays: u64,
+}
+
+/// Why a backend refused or failed a call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// A handle that this backend never made, or released.
+    #[error("unknown {kind} handle {index}")]
+    UnknownHandle {
+        /// "latent" or "conditioning".
+        kind: &'static str,
+        /// The handle's index.
+        index: u32,
+    },
+    /// An input of the wrong length.
+    #[error("{what} has {found} values, expected {expected}")]
+    WrongLength {
+        /// Which input.
+        what: &'static str,
+        /// Its expected length.
+        expected: usize,
+        /// Its actual length.
+        found: usize,
+    },
+    /// A decode range outside the latent window, or empty.
+    #[error(
+        "decode range {start}..{end} is not inside the window {window_start}..{window_end}"
+    )]
+    RangeOutsideWindow {
+        /// Requested start.
+        start: u64,
+        /// Requested end.
+        end: u64,
+        /// First sample frame of the window.
+        window_start: u64,
+        /// End of the window.
+        window_end: u64,
+    },
+    /// The device failed.
+    #[error("device error: {0}")]
+    Device(String),
+}
+
+/// A backend runs the reference model's stages on its device.
+pub trait Backend: Send {
+    /// A short name for reports ("cpu", "cuda").
+    fn name(&self) -> &str;
+
+    /// The model this backend runs.
+    fn config(&self) -> &ModelConfig;
+
+    /// Allocates one latent window buffer. Call at start-up only.
+    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError>;
+
+    /// Places an encoded conditioning on the device (and precomputes what
+    /// every step reuses from it).
+    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError>;
+
+    /// Frees a conditioning no slot uses any more.
+    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError>;
+
+    /// One batched forward and sampler update over every slot in `batch`.
+    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError>;
+
+    /// Renders `request.range` as interleaved stereo into `out`
+    /// (`2 * range length` values). Reads only the latent frames the range
+    /// needs plus [`ModelConfig::decoder_margin`] on each side. A device
+    /// backend's copy of the slice to the host is its one read-back.
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError>;
+
+    /// Copies a latent window to the host, for tests and inspection (a sync
+    /// on a device backend; never called by the runner).
+    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError>;
+
+    /// The counters so far.
+    fn counters(&self) -> BackendCounters;
+}

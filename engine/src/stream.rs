@@ -1,0 +1,267 @@
+//! The stream: slots at staggered denoise steps advanced by one batched
+//! forward per tick, the produce queue bounded by `queue_cap`, and the noise
+//! keys that make every trajectory reproducible (contract 4).
+//!
+//! Admission and binding: a slot is admitted at step 0 with an anchor (the
+//! absolute latent frame its window starts at) and a serial number (the
+//! count of slots admitted before it, its noise key). Every tick, each
+//! in-flight slot uses the knob row of its own step and the conditioning of
+//! the current snapshot ("live" binding), so a change reaches the very next
+//! produce. A produce records both the epochs it was admitted with and the
+//! epochs of the last step that shaped it.
+
+use crate::backend::{Backend, BackendError, ConditioningHandle, LatentHandle, SlotStep, StepBatch};
+use crate::epoch::Epochs;
+use crate::frames::LatentFrames;
+use crate::knobs::KnobState;
+use crate::model::config::KNOB_COUNT;
+use crate::rng::NoiseKey;
+use crate::sampler::{SamplerKind, timestep};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// How a stream runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StreamConfig {
+    /// Denoise steps per trajectory (default 8); also the most slots in flight.
+    pub steps: u32,
+    /// The update rule.
+    pub sampler: SamplerKind,
+    /// Most produces waiting to be rendered before the stream stops stepping.
+    pub queue_cap: usize,
+    /// Seed of every noise draw.
+    pub seed: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            steps: 8,
+            sampler: SamplerKind::Ode,
+            queue_cap: 1,
+            seed: 0,
+        }
+    }
+}
+
+/// Why a stream could not be built or stepped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StreamError {
+    /// A config value the stream cannot run with.
+    #[error("invalid stream config: {0}")]
+    InvalidConfig(&'static str),
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// One in-flight denoising trajectory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Slot {
+    serial: u64,
+    latents: LatentHandle,
+    step: u32,
+    anchor: LatentFrames,
+    admitted: Epochs,
+}
+
+/// A fresh clean latent timeline: a slot that reached its last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Produce {
+    /// The buffer holding the window; give it back with [`Stream::release`]
+    /// once nothing renders from it any more.
+    pub latents: LatentHandle,
+    /// Absolute latent frame of the window's first frame.
+    pub anchor: LatentFrames,
+    /// The slot's serial number.
+    pub slot: u64,
+    /// The epochs when the slot was admitted.
+    pub admitted: Epochs,
+    /// The epochs of the snapshot its last step used.
+    pub epochs: Epochs,
+    /// The tick that completed it.
+    pub tick: u64,
+}
+
+/// What the runner hands the stream each tick.
+#[derive(Debug, Clone, Copy)]
+pub struct TickInputs<'a> {
+    /// Knob values and curves of this tick's snapshot.
+    pub knobs: &'a KnobState,
+    /// Conditioning of this tick's snapshot.
+    pub conditioning: ConditioningHandle,
+    /// Epochs of this tick's snapshot.
+    pub epochs: Epochs,
+    /// Admit a new slot whose window starts at this latent frame, when a
+    /// slot is free.
+    pub admit: Option<LatentFrames>,
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// One batched forward over `slots` slots; `produced` when a slot finished.
+    Stepped {
+        /// Slots in the batch.
+        slots: usize,
+        /// Whether a produce was queued.
+        produced: bool,
+    },
+    /// The produce queue is full: nothing was stepped.
+    QueueFull,
+    /// No slot in flight and none admitted.
+    Idle,
+}
+
+/// Slots in flight, free buffers and the produce queue.
+#[derive(Debug)]
+pub struct Stream {
+    config: StreamConfig,
+    slots: VecDeque<Slot>,
+    free: Vec<LatentHandle>,
+    produced: VecDeque<Produce>,
+    batch: StepBatch,
+    next_serial: u64,
+    tick: u64,
+}
+
+impl Stream {
+    /// A stream with every buffer it will ever use allocated on `backend`:
+    /// `steps` slots in flight, `queue_cap` waiting and one being rendered.
+    pub fn new(config: StreamConfig, backend: &mut dyn Backend) -> Result<Self, StreamError> {
+        if config.steps == 0 {
+            return Err(StreamError::InvalidConfig("steps must be at least 1"));
+        }
+        if config.queue_cap == 0 {
+            return Err(StreamError::InvalidConfig("queue_cap must be at least 1"));
+        }
+        if let SamplerKind::Sde { churn } = config.sampler
+            && !(0.0..=1.0).contains(&churn)
+        {
+            return Err(StreamError::InvalidConfig("SDE churn must lie in [0, 1]"));
+        }
+        let buffers = config.steps as usize + config.queue_cap + 1;
+        let free = (0..buffers)
+            .map(|_| backend.alloc_latents())
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut batch = StepBatch::with_capacity(config.steps as usize, KNOB_COUNT);
+        batch.sampler = config.sampler;
+        Ok(Self {
+            config,
+            slots: VecDeque::with_capacity(config.steps as usize),
+            free,
+            produced: VecDeque::with_capacity(config.queue_cap),
+            batch,
+            next_serial: 0,
+            tick: 0,
+        })
+    }
+
+    /// The stream's configuration.
+    pub fn config(&self) -> &StreamConfig {
+        &self.config
+    }
+
+    /// Slots in flight.
+    pub fn in_flight(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Ticks that stepped so far.
+    pub fn ticks(&self) -> u64 {
+        self.tick
+    }
+
+    /// The serial the next admitted slot gets.
+    pub fn next_serial(&self) -> u64 {
+        self.next_serial
+    }
+
+    fn admit(&mut self, anchor: LatentFrames, epochs: Epochs) {
+        if self.slots.len() >= self.config.steps as usize {
+            return;
+        }
+        if let Some(latents) = self.free.pop() {
+            self.slots.push_back(Slot {
+                serial: self.next_serial,
+                latents,
+                step: 0,
+                anchor,
+                admitted: epochs,
+            });
+            self.next_serial += 1;
+        }
+    }
+
+    /// Admits (if asked and possible), steps every slot once in one batched
+    /// forward, and queues the slot that finished. Allocates nothing.
+    pub fn tick(
+        &mut self,
+        backend: &mut dyn Backend,
+        inputs: &TickInputs<'_>,
+    ) -> Result<TickOutcome, StreamError> {
+        if self.produced.len() >= self.config.queue_cap {
+            return Ok(TickOutcome::QueueFull);
+        }
+        if let Some(anchor) = inputs.admit {
+            self.admit(anchor, inputs.epochs);
+        }
+        if self.slots.is_empty() {
+            return Ok(TickOutcome::Idle);
+        }
+        let steps = self.config.steps;
+        self.batch.clear();
+        let mut row = [0.0f32; KNOB_COUNT];
+        for slot in &self.slots {
+            self.batch.slots.push(SlotStep {
+                latents: slot.latents,
+                conditioning: inputs.conditioning,
+                step: slot.step,
+                t: timestep(slot.step, steps),
+                t_next: timestep(slot.step + 1, steps),
+                noise: NoiseKey {
+                    seed: self.config.seed,
+                    slot: slot.serial,
+                    step: 0,
+                },
+            });
+            inputs.knobs.row(slot.step as usize, &mut row);
+            self.batch.knob_rows.extend_from_slice(&row);
+        }
+        backend.step(&self.batch)?;
+        let stepped = self.slots.len();
+        for slot in &mut self.slots {
+            slot.step += 1;
+        }
+        let mut produced = false;
+        while self.slots.front().is_some_and(|s| s.step == steps) {
+            if let Some(done) = self.slots.pop_front() {
+                self.produced.push_back(Produce {
+                    latents: done.latents,
+                    anchor: done.anchor,
+                    slot: done.serial,
+                    admitted: done.admitted,
+                    epochs: inputs.epochs,
+                    tick: self.tick,
+                });
+                produced = true;
+            }
+        }
+        self.tick += 1;
+        Ok(TickOutcome::Stepped {
+            slots: stepped,
+            produced,
+        })
+    }
+
+    /// Takes the oldest produce waiting to be rendered.
+    pub fn take_produce(&mut self) -> Option<Produce> {
+        self.produced.pop_front()
+    }
+
+    /// Gives a produce's buffer back once nothing renders from it.
+    pub fn release(&mut self, latents: LatentHandle) {
+        debug_assert!(!self.free.contains(&latents), "buffer released twice");
+        self.free.push(latents);
+    }
+}

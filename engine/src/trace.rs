@@ -1,0 +1,148 @@
+//! The runner's trace: what happened when, as JSON lines. Cheap enough to be
+//! on by default: one small enum per event, written by the sink the caller
+//! chose.
+
+use crate::epoch::Epochs;
+use crate::frames::{LatentFrames, SampleFrames};
+use serde::Serialize;
+use std::io::Write;
+
+/// One event of a run, timestamped on the run's clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TraceEvent {
+    /// A tick began.
+    TickStart {
+        /// Tick number.
+        tick: u64,
+        /// Clock time.
+        at: SampleFrames,
+    },
+    /// A tick ended.
+    TickEnd {
+        /// Tick number.
+        tick: u64,
+        /// Clock time.
+        at: SampleFrames,
+        /// Slots in its batch.
+        slots: usize,
+    },
+    /// A slot reached its last step.
+    Produce {
+        /// Tick that completed it.
+        tick: u64,
+        /// Clock time.
+        at: SampleFrames,
+        /// The slot's serial.
+        slot: u64,
+        /// Window start.
+        anchor: LatentFrames,
+        /// Epochs of its last step.
+        epochs: Epochs,
+    },
+    /// A rendered slice was written into the output.
+    Patch {
+        /// Clock time.
+        at: SampleFrames,
+        /// First sample frame written.
+        position: SampleFrames,
+        /// Sample frames written.
+        length: SampleFrames,
+        /// Epochs the slice carries.
+        epochs: Epochs,
+        /// Whether the playhead had already passed its start.
+        late: bool,
+        /// Sample frames cut from its front because they were behind the playhead.
+        trimmed: SampleFrames,
+        /// The lead it was placed at.
+        lead: SampleFrames,
+    },
+}
+
+/// Where trace events go.
+pub trait TraceSink: Send {
+    /// Records one event. Failures are counted by the sink, never raised
+    /// into the runner.
+    fn emit(&mut self, event: &TraceEvent);
+}
+
+/// Drops every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullTrace;
+
+impl TraceSink for NullTrace {
+    fn emit(&mut self, _event: &TraceEvent) {}
+}
+
+/// Keeps events in memory, for tests and the golden harness.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryTrace {
+    /// Events in order.
+    pub events: Vec<TraceEvent>,
+}
+
+impl TraceSink for MemoryTrace {
+    fn emit(&mut self, event: &TraceEvent) {
+        self.events.push(event.clone());
+    }
+}
+
+/// Writes one JSON object per line.
+#[derive(Debug)]
+pub struct JsonLinesTrace<W: Write + Send> {
+    out: W,
+    failures: u64,
+}
+
+impl<W: Write + Send> JsonLinesTrace<W> {
+    /// A sink writing to `out`.
+    pub fn new(out: W) -> Self {
+        Self { out, failures: 0 }
+    }
+
+    /// Events that could not be written.
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+
+    /// Flushes and returns the writer.
+    pub fn into_inner(mut self) -> W {
+        if self.out.flush().is_err() {
+            self.failures += 1;
+        }
+        self.out
+    }
+}
+
+impl<W: Write + Send> TraceSink for JsonLinesTrace<W> {
+    fn emit(&mut self, event: &TraceEvent) {
+        let ok = serde_json::to_writer(&mut self.out, event).is_ok()
+            && self.out.write_all(b"\n").is_ok();
+        if !ok {
+            self.failures += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_are_tagged_objects() {
+        let mut t = JsonLinesTrace::new(Vec::new());
+        t.emit(&TraceEvent::TickStart {
+            tick: 3,
+            at: SampleFrames(480),
+        });
+        t.emit(&TraceEvent::TickEnd {
+            tick: 3,
+            at: SampleFrames(960),
+            slots: 8,
+        });
+        let text = String::from_utf8(t.into_inner()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], r#"{"event":"tick_start","tick":3,"at":480}"#);
+        assert_eq!(lines[1], r#"{"event":"tick_end","tick":3,"at":960,"slots":8}"#);
+    }
+}
