@@ -1,1 +1,18 @@
-//! earshot
+//! # earshot
+//!
+//! An embeddable real-time engine for generative audio. This crate is the
+//! facade: it re-exports the engine and the CPU reference backend and adds
+//! what the command line needs (model loading, WAV output). See the
+//! `earshot-engine` crate for the contracts.
+//!
+//! ```
+//! let weights = earshot::model::load_or_init(None, earshot::engine::model::ModelSize::Tiny, 7).unwrap();
+//! assert_eq!(weights.config().window.0, 32);
+//! ```
+
+pub use earshot_cpu as cpu;
+pub use earshot_engine as engine;
+pub use earshot_golden as golden;
+
+pub mod model;
+pub mod wav;

@@ -1,1 +1,244 @@
-//! placeholder
+//! # earshot-cpu
+//!
+//! The CPU reference backend: exact, deterministic, always available. Every
+//! other backend is tested against it. It keeps all tensors in its own
+//! buffers, packs the weights once at construction, and allocates nothing
+//! in a steady-state `step` or `decode` (buffers grow only when a larger
+//! batch or range than ever before arrives).
+//!
+//! ```
+//! use earshot_cpu::CpuBackend;
+//! use earshot_engine::Backend;
+//! use earshot_engine::model::{ModelSize, init_weights};
+//! let backend = CpuBackend::new(&init_weights(ModelSize::Tiny, 7)).unwrap();
+//! assert_eq!(backend.name(), "cpu");
+//! ```
+
+pub mod calibrate;
+pub mod decoder;
+pub mod gemm;
+pub mod generator;
+pub mod istft;
+pub mod ops;
+pub mod weights;
+
+use decoder::Decoder;
+use earshot_engine::backend::{ConditioningHandle, LatentHandle};
+use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::model::config::{COND_TOKENS, HOP, KNOB_COUNT};
+use earshot_engine::model::{ModelConfig, ModelWeights};
+use earshot_engine::sampler::{SamplerKind, ode_update, sde_update};
+use earshot_engine::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
+use generator::{EncodedConditioning, Generator, SlotInputs};
+use ops::ensure_len;
+use weights::WeightSource;
+
+/// The reference backend.
+#[derive(Debug)]
+pub struct CpuBackend {
+    config: ModelConfig,
+    generator: Generator,
+    decoder: Decoder,
+    latents: Vec<Vec<f32>>,
+    conditionings: Vec<Option<EncodedConditioning>>,
+    gathered: Vec<f32>,
+    timesteps: Vec<f32>,
+    noise: Vec<f32>,
+    counters: BackendCounters,
+}
+
+impl CpuBackend {
+    /// Packs validated weights for the CPU.
+    pub fn new(weights: &ModelWeights) -> Result<Self, BackendError> {
+        let source = WeightSource(weights);
+        Ok(Self {
+            config: *weights.config(),
+            generator: Generator::new(&source)?,
+            decoder: Decoder::new(&source)?,
+            latents: Vec::new(),
+            conditionings: Vec::new(),
+            gathered: Vec::new(),
+            timesteps: Vec::new(),
+            noise: Vec::new(),
+            counters: BackendCounters::default(),
+        })
+    }
+
+    fn latents(&self, h: LatentHandle) -> Result<&Vec<f32>, BackendError> {
+        self.latents
+            .get(h.index() as usize)
+            .ok_or(BackendError::UnknownHandle {
+                kind: "latent",
+                index: h.index(),
+            })
+    }
+
+    fn conditioning(&self, h: ConditioningHandle) -> Result<&EncodedConditioning, BackendError> {
+        self.conditionings
+            .get(h.index() as usize)
+            .and_then(Option::as_ref)
+            .ok_or(BackendError::UnknownHandle {
+                kind: "conditioning",
+                index: h.index(),
+            })
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
+        self.latents.push(vec![0.0; self.config.window_len()]);
+        self.counters.device_allocs += 1;
+        Ok(LatentHandle::from_index(self.latents.len() as u32 - 1))
+    }
+
+    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
+        let d = self.config.width;
+        for (what, expected, found) in [
+            ("conditioning tokens", COND_TOKENS * d, input.tokens.len()),
+            ("pooled conditioning", d, input.pooled.len()),
+        ] {
+            if expected != found {
+                return Err(BackendError::WrongLength {
+                    what,
+                    expected,
+                    found,
+                });
+            }
+        }
+        let slot = match self.conditionings.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.conditionings.push(None);
+                self.conditionings.len() - 1
+            }
+        };
+        let mut encoded = EncodedConditioning::default();
+        self.generator.encode(&input.tokens, &input.pooled, &mut encoded);
+        self.conditionings[slot] = Some(encoded);
+        self.counters.device_allocs += 1;
+        Ok(ConditioningHandle::from_index(slot as u32))
+    }
+
+    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
+        self.conditioning(handle)?;
+        self.conditionings[handle.index() as usize] = None;
+        Ok(())
+    }
+
+    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
+        let s = batch.slots.len();
+        if batch.knob_rows.len() != s * KNOB_COUNT {
+            return Err(BackendError::WrongLength {
+                what: "knob rows",
+                expected: s * KNOB_COUNT,
+                found: batch.knob_rows.len(),
+            });
+        }
+        for slot in &batch.slots {
+            self.latents(slot.latents)?;
+            self.conditioning(slot.conditioning)?;
+        }
+        let n = self.config.window_len();
+        ensure_len(&mut self.gathered, s * n);
+        ensure_len(&mut self.noise, n);
+        self.timesteps.clear();
+        for (i, slot) in batch.slots.iter().enumerate() {
+            let x = &mut self.latents[slot.latents.index() as usize];
+            if slot.step == 0 {
+                let mut key = slot.noise;
+                key.step = 0;
+                key.fill_normal(x);
+            }
+            self.gathered[i * n..][..n].copy_from_slice(x);
+            self.timesteps.push(slot.t);
+        }
+        let conditionings = &self.conditionings;
+        let inputs = SlotInputs {
+            t: &self.timesteps,
+            knobs: &batch.knob_rows,
+            conditioning: |i: usize| {
+                let h = batch.slots[i].conditioning.index() as usize;
+                conditionings[h].as_ref().expect("checked above")
+            },
+        };
+        let x0 = self.generator.forward(&self.gathered[..s * n], &inputs);
+        for (i, slot) in batch.slots.iter().enumerate() {
+            let x = &mut self.latents[slot.latents.index() as usize];
+            let pred = &x0[i * n..][..n];
+            match batch.sampler {
+                SamplerKind::Ode => {
+                    for (v, &p) in x.iter_mut().zip(pred) {
+                        *v = ode_update(*v, p, slot.t, slot.t_next);
+                    }
+                }
+                SamplerKind::Sde { churn } => {
+                    if slot.t_next > 0.0 {
+                        let mut key = slot.noise;
+                        key.step = slot.step + 1;
+                        key.fill_normal(&mut self.noise[..n]);
+                    } else {
+                        self.noise[..n].fill(0.0);
+                    }
+                    for ((v, &p), &z) in x.iter_mut().zip(pred).zip(&self.noise) {
+                        *v = sde_update(*v, p, slot.t, slot.t_next, churn, z);
+                    }
+                }
+            }
+        }
+        self.counters.forwards += 1;
+        Ok(())
+    }
+
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        let window_start = request.anchor.start_sample(HOP).0;
+        let window_end = window_start + self.config.window.0 * HOP.0;
+        let (start, end) = (request.range.start.0, request.range.end.0);
+        if start >= end || start < window_start || end > window_end {
+            return Err(BackendError::RangeOutsideWindow {
+                start,
+                end,
+                window_start,
+                window_end,
+            });
+        }
+        let len = ((end - start) as usize) * 2;
+        if out.len() != len {
+            return Err(BackendError::WrongLength {
+                what: "decode output",
+                expected: len,
+                found: out.len(),
+            });
+        }
+        let index = request.latents.index() as usize;
+        self.latents(request.latents)?;
+        let local = (start - window_start) as i64..(end - window_start) as i64;
+        self.decoder.decode(&self.latents[index], local, out);
+        self.counters.decodes += 1;
+        Ok(())
+    }
+
+    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
+        let x = self.latents(handle)?;
+        if out.len() != x.len() {
+            return Err(BackendError::WrongLength {
+                what: "latent read-back",
+                expected: x.len(),
+                found: out.len(),
+            });
+        }
+        out.copy_from_slice(x);
+        Ok(())
+    }
+
+    fn counters(&self) -> BackendCounters {
+        self.counters
+    }
+}

@@ -35,6 +35,13 @@ pub const MLP_RATIO: usize = 4;
 /// Hidden size of a ConvNeXt block, as a multiple of the decoder width.
 pub const DECODER_MLP_RATIO: usize = 3;
 
+/// Where a decoder head output lives within one latent frame's row:
+/// `((r * CHANNELS + ch) * 2 + part) * BINS + bin` for STFT frame `r` of the
+/// latent frame, output channel `ch`, part 0 (log-magnitude) or 1 (phase).
+pub fn head_row(r: usize, ch: usize, part: usize, bin: usize) -> usize {
+    ((r * CHANNELS + ch) * 2 + part) * BINS + bin
+}
+
 /// A named size of the reference model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -16,7 +16,7 @@
 //!   gates start at 0.3 instead of adaLN-zero's 0 so the random blocks act.
 
 use super::config::{
-    BINS, CHANNELS, DECODER_KERNEL, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, ModelSize, N_FFT,
+    BINS, CHANNELS, head_row, DECODER_KERNEL, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, ModelSize, N_FFT,
     SAMPLE_RATE, STFT_PER_LATENT,
 };
 use super::tensors::{TensorSpec, manifest};
@@ -34,6 +34,8 @@ pub const VOICE_MULTIPLES: [usize; 8] = [2, 3, 4, 5, 6, 8, 10, 12];
 pub const KNOB_CHANNELS: [Option<usize>; KNOB_COUNT] = [Some(0), Some(1), None, Some(3)];
 /// The knob that sets how many voices sound.
 const DENSITY_KNOB: usize = 2;
+/// How far the density feature moves every voice channel.
+const DENSITY_GAIN: f32 = 0.2;
 
 /// Generates the weights of `size` from `seed`: same seed, same bytes.
 pub fn init_weights(size: ModelSize, seed: u64) -> ModelWeights {
@@ -91,10 +93,15 @@ fn init_tensor(c: &ModelConfig, spec: &TensorSpec, seed: u64, index: u64) -> Vec
             b
         }
         "gen.knob_embed.2.weight" => {
+            // The knob hidden units reach their own dimension of `c` and no
+            // other; the random hidden units give knobs a little texture.
             let mut w = random(0.5);
-            for i in 0..KNOB_COUNT {
-                w[i * d..(i + 1) * d].fill(0.0);
-                w[i * d + i] = 1.0;
+            for (row, r) in w.chunks_exact_mut(d).enumerate() {
+                r[..KNOB_COUNT].fill(0.0);
+                if row < KNOB_COUNT {
+                    r.fill(0.0);
+                    r[row] = 1.0;
+                }
             }
             w
         }
@@ -106,11 +113,14 @@ fn init_tensor(c: &ModelConfig, spec: &TensorSpec, seed: u64, index: u64) -> Vec
         }
         "gen.final.adaln.weight" => {
             let mut w = random(0.5);
-            let gain = 1.0;
-            for i in 0..KNOB_COUNT {
-                w[i * d..(i + 1) * d].fill(0.0);
-                w[i * d + i] = gain;
-                w[(d + i) * d..(d + i + 1) * d].fill(0.0);
+            for (row, r) in w.chunks_exact_mut(d).enumerate() {
+                r[..KNOB_COUNT].fill(0.0);
+                if row < KNOB_COUNT || (d..d + KNOB_COUNT).contains(&row) {
+                    r.fill(0.0);
+                }
+                if row < KNOB_COUNT {
+                    r[row] = 1.0;
+                }
             }
             w
         }
@@ -143,7 +153,12 @@ fn init_tensor(c: &ModelConfig, spec: &TensorSpec, seed: u64, index: u64) -> Vec
             b
         }
         _ if is_bias => zeros(),
-        _ if name.contains(".adaln.") => random(0.5),
+        // The knob dimensions of `c` steer only the final layer (above).
+        _ if name.contains(".adaln.") => {
+            let mut w = random(0.5);
+            w.chunks_exact_mut(d).for_each(|r| r[..KNOB_COUNT].fill(0.0));
+            w
+        }
         _ if name.starts_with("dec.blocks.") && name.contains("dwconv") => random(1.0),
         _ => random(1.0),
     }
@@ -159,13 +174,26 @@ fn final_linear(spec: &TensorSpec, seed: u64, index: u64, d: usize) -> Vec<f32> 
         }
     }
     for v in 0..VOICE_MULTIPLES.len() {
-        w[(VOICE_CHANNEL0 + v) * d + DENSITY_KNOB] = 1.0;
+        w[(VOICE_CHANNEL0 + v) * d + DENSITY_KNOB] = DENSITY_GAIN;
     }
     w
 }
 
+/// Log-magnitude tilt per octave (from 1 kHz) per unit of the brightness feature.
+const TILT: f32 = 0.2;
+/// Log-magnitude added to noise bins per unit of the noise feature.
+const NOISE_GAIN: f32 = 0.7;
+/// Log-magnitude added below ~300 Hz per unit of the warmth feature.
+const WARMTH_GAIN: f32 = 1.0;
+/// Log-magnitude added to a voice's partials per unit of its feature.
+const VOICE_GAIN: f32 = 1.0;
+/// Log-magnitude of the noise floor at 100 Hz.
+const NOISE_FLOOR: f32 = -1.4;
+/// Log-magnitude offset of a voice's partials (relative to `ln(20 / h^1.2)`).
+const VOICE_LEVEL: f32 = -1.4;
+
 /// Smooths the control channels over seven latent frames (~150 ms) so voices
-/// and tilt glide rather than flicker.
+/// and tilt glide rather than flicker; texture features stay random.
 fn decoder_embed(spec: &TensorSpec, seed: u64, index: u64) -> Vec<f32> {
     let mut w = gaussian(spec, seed, index, 1.0 / fan_in(spec).sqrt());
     let k = DECODER_KERNEL;
@@ -174,17 +202,14 @@ fn decoder_embed(spec: &TensorSpec, seed: u64, index: u64) -> Vec<f32> {
         .collect();
     let sum: f32 = hann.iter().sum();
     for ch in 0..VOICE_CHANNEL0 + VOICE_MULTIPLES.len() {
+        // A control feature reads its own latent channel and nothing else,
+        // so random texture cannot shift a voice's level.
+        w[ch * LATENT_CHANNELS * k..(ch + 1) * LATENT_CHANNELS * k].fill(0.0);
         for (tap, h) in hann.iter().enumerate() {
-            w[(ch * LATENT_CHANNELS + ch) * k + tap] += 2.0 * h / sum;
+            w[(ch * LATENT_CHANNELS + ch) * k + tap] += h / sum;
         }
     }
     w
-}
-
-/// Where a head output lives: `((r * CHANNELS + ch) * 2 + part) * BINS + bin`,
-/// part 0 log-magnitude, part 1 phase.
-pub fn head_row(r: usize, ch: usize, part: usize, bin: usize) -> usize {
-    ((r * CHANNELS + ch) * 2 + part) * BINS + bin
 }
 
 fn bin_hz(bin: usize) -> f32 {
@@ -198,7 +223,7 @@ fn voices_at(bin: usize) -> impl Iterator<Item = (usize, usize)> {
         .enumerate()
         .filter_map(move |(v, &m)| {
             let f0_bin = 4 * m;
-            (bin > 0 && bin % f0_bin == 0 && bin_hz(bin) < 8_000.0).then_some((v, bin / f0_bin))
+            (bin > 0 && bin % f0_bin == 0 && bin_hz(bin) < 6_000.0).then_some((v, bin / f0_bin))
         })
 }
 
@@ -220,13 +245,13 @@ fn decoder_head_weight(c: &ModelConfig, spec: &TensorSpec, seed: u64, index: u64
                 let mag = head_row(r, ch, 0, bin) * w;
                 let row = &mut m[mag..mag + w];
                 row.iter_mut().for_each(|x| *x *= 0.3);
-                row[0] += 0.7 * (hz / 1000.0).log2().clamp(-4.0, 4.0);
+                row[0] += TILT * (hz / 1000.0).log2().clamp(-4.0, 4.0);
                 if !tonal {
-                    row[1] += 1.5;
+                    row[1] += NOISE_GAIN;
                 }
-                row[3] += 1.2 / (1.0 + (hz / 300.0).powi(2));
+                row[3] += WARMTH_GAIN / (1.0 + (hz / 300.0).powi(2));
                 for (v, _) in voices_at(bin) {
-                    row[VOICE_CHANNEL0 + v] += 3.0;
+                    row[VOICE_CHANNEL0 + v] += VOICE_GAIN;
                 }
                 let phase = head_row(r, ch, 1, bin) * w;
                 let row = &mut m[phase..phase + w];
@@ -254,19 +279,20 @@ fn decoder_head_bias(c: &ModelConfig, seed: u64, index: u64) -> Vec<f32> {
                     -4.0
                 } else {
                     // A pink-ish floor, -3 dB per octave above 100 Hz.
-                    0.2 - 0.35 * (hz / 100.0).log2().max(0.0)
+                    NOISE_FLOOR - 0.35 * (hz / 100.0).log2().max(0.0)
                 };
                 let mut amp = 0.0f32;
                 for (v, h) in voices_at(bin) {
-                    amp += (std::f32::consts::E.powf(voice_pan(v, ch))) * 20.0 / h as f32;
+                    amp += voice_pan(v, ch).exp() * 20.0 / (h as f32).powf(1.2);
                 }
                 if amp > 0.0 {
-                    level = amp.ln() - 1.5;
+                    level = amp.ln() + VOICE_LEVEL;
                 }
                 b[head_row(r, ch, 0, bin)] = level;
-                // Tonal bins keep one phase for both STFT frames of a latent
-                // frame; noise bins get their phase from the weights.
-                let phase_source = head_row(0, ch, 1, bin);
+                // Tonal bins keep one phase for both STFT frames and both
+                // channels (voices are panned by level, mono-compatible);
+                // noise bins get their phase from the weights.
+                let phase_source = head_row(0, if tonal { 0 } else { ch }, 1, bin);
                 b[head_row(r, ch, 1, bin)] = std::f32::consts::PI * phases[phase_source].tanh();
             }
         }

@@ -1,0 +1,39 @@
+//! Command definitions and dispatch.
+
+mod knobs;
+mod render;
+mod weights;
+
+use clap::{Parser, Subcommand};
+
+/// earshot: a real-time engine for generative audio.
+#[derive(Debug, Parser)]
+#[command(name = "earshot", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render the reference model offline into a WAV file.
+    Render(render::RenderArgs),
+    /// Make or inspect weights files.
+    #[command(subcommand)]
+    Weights(weights::WeightsCommand),
+    /// List the reference model's knobs.
+    Knobs,
+}
+
+/// Runs one command; no command renders with every default.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => render::run(&render::RenderArgs::default()),
+        Some(Command::Render(args)) => render::run(&args),
+        Some(Command::Weights(cmd)) => weights::run(cmd),
+        Some(Command::Knobs) => {
+            knobs::print();
+            Ok(())
+        }
+    }
+}
