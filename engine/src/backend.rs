@@ -186,6 +186,11 @@ pub trait Backend: Send {
     /// on a device backend; never called by the runner).
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError>;
 
+    /// Overwrites a latent window from the host, for tests and parity
+    /// checks (a copy to the device on a device backend; never called by
+    /// the runner).
+    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError>;
+
     /// The counters so far.
     fn counters(&self) -> BackendCounters;
 }

@@ -238,6 +238,19 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
+        let len = self.latents(handle)?.len();
+        if values.len() != len {
+            return Err(BackendError::WrongLength {
+                what: "latent write",
+                expected: len,
+                found: values.len(),
+            });
+        }
+        self.latents[handle.index() as usize].copy_from_slice(values);
+        Ok(())
+    }
+
     fn counters(&self) -> BackendCounters {
         self.counters
     }

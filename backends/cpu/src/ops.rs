@@ -41,11 +41,13 @@ pub fn silu(x: f32) -> f32 {
     x / (1.0 + (-x).exp())
 }
 
-/// GELU, tanh approximation (the reference model's only GELU).
+/// GELU, tanh approximation (the reference model's only GELU):
+/// `0.5 x (1 + tanh(z))`, `z = sqrt(2/π) (x + 0.044715 x³)`, computed as the
+/// identical `x / (1 + e^(-2z))` because `exp` costs a fraction of `tanh`.
 #[inline]
 pub fn gelu(x: f32) -> f32 {
-    const C: f32 = 0.797_884_6; // sqrt(2 / π)
-    0.5 * x * (1.0 + (C * (x + 0.044_715 * x * x * x)).tanh())
+    const C2: f32 = 2.0 * 0.797_884_6; // 2 sqrt(2 / π)
+    x / (1.0 + (-C2 * (x + 0.044_715 * x * x * x)).exp())
 }
 
 /// Grows `v` to at least `len` values; never shrinks, so a steady state
