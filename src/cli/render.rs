@@ -42,7 +42,7 @@ pub struct RenderArgs {
     #[arg(long)]
     weights_seed: Option<u64>,
     /// Seconds of audio [default: 10].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seconds: Option<f64>,
     /// Output WAV file.
     #[arg(long, default_value = "earshot.wav")]

@@ -1,0 +1,97 @@
+//! The `earshot` binary: render, weights init/check, knobs, and clear
+//! failures on bad arguments.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn earshot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_earshot"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("earshot-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn render_writes_a_48k_stereo_wav_and_a_summary() {
+    let out = temp("render.wav");
+    let trace = temp("trace.jsonl");
+    let run = earshot()
+        .args(["render", "--seconds", "2", "--out"])
+        .arg(&out)
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("real-time factor"), "{stdout}");
+    let (spec, samples) = earshot::wav::read(&out).unwrap();
+    assert_eq!((spec.sample_rate, spec.channels), (48_000, 2));
+    assert_eq!(samples.len(), 2 * 48_000 * 2);
+    assert!(samples.iter().all(|v| v.is_finite()));
+    assert!(samples.iter().any(|v| v.abs() > 1e-3), "not silent");
+    let lines = std::fs::read_to_string(&trace).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"], "tick_start");
+}
+
+#[test]
+fn weights_init_then_check_then_render_from_the_file() {
+    let path = temp("tiny.safetensors");
+    let init = earshot()
+        .args(["weights", "init", "--size", "tiny", "--seed", "3", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let check = earshot().args(["weights", "check"]).arg(&path).output().unwrap();
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stdout).contains("valid tiny model"));
+    let out = temp("from-file.wav");
+    let render = earshot()
+        .args(["render", "--seconds", "1", "--quiet", "--weights"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+}
+
+#[test]
+fn bad_arguments_fail_with_a_clear_message() {
+    let out = temp("never.wav");
+    let cases: [(&[&str], &str); 7] = [
+        (&["--seconds", "-1"], "seconds"),
+        (&["--seconds", "nan"], "seconds"),
+        (&["--knob", "brightness=2"], "outside"),
+        (&["--knob", "bogus=1"], "unknown knob"),
+        (&["--knob", "brightness"], "NAME=VALUE"),
+        (&["--steps", "0"], "steps"),
+        (&["--weights", "/nonexistent/w.safetensors"], "/nonexistent/w.safetensors"),
+    ];
+    for (args, needle) in cases {
+        let run = earshot().arg("render").args(args).arg("--out").arg(&out).output().unwrap();
+        assert!(!run.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let corrupt = temp("corrupt.safetensors");
+    std::fs::write(&corrupt, b"not a weights file").unwrap();
+    let run = earshot().args(["weights", "check"]).arg(&corrupt).output().unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("corrupt"));
+}
+
+#[test]
+fn knobs_are_listed() {
+    let run = earshot().arg("knobs").output().unwrap();
+    assert!(run.status.success());
+    let text = String::from_utf8_lossy(&run.stdout);
+    for name in ["brightness", "noise", "density", "warmth"] {
+        assert!(text.contains(name), "{text}");
+    }
+}
