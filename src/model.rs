@@ -30,7 +30,11 @@ pub fn reference_weights(size: ModelSize, seed: u64) -> Result<ModelWeights, Mod
 
 /// Loads `path` when given (its size comes from the file), else generates
 /// the reference weights of `size` from `seed`.
-pub fn load_or_init(path: Option<&Path>, size: ModelSize, seed: u64) -> Result<ModelWeights, ModelError> {
+pub fn load_or_init(
+    path: Option<&Path>,
+    size: ModelSize,
+    seed: u64,
+) -> Result<ModelWeights, ModelError> {
     match path {
         Some(p) => Ok(ModelWeights::load(p)?),
         None => reference_weights(size, seed),

@@ -25,7 +25,11 @@ fn render_writes_a_48k_stereo_wav_and_a_summary() {
         .arg(&trace)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("real-time factor"), "{stdout}");
     let (spec, samples) = earshot::wav::read(&out).unwrap();
@@ -46,8 +50,16 @@ fn weights_init_then_check_then_render_from_the_file() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-    let check = earshot().args(["weights", "check"]).arg(&path).output().unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let check = earshot()
+        .args(["weights", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(check.status.success());
     assert!(String::from_utf8_lossy(&check.stdout).contains("valid tiny model"));
     let out = temp("from-file.wav");
@@ -58,7 +70,11 @@ fn weights_init_then_check_then_render_from_the_file() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
 }
 
 #[test]
@@ -71,17 +87,30 @@ fn bad_arguments_fail_with_a_clear_message() {
         (&["--knob", "bogus=1"], "unknown knob"),
         (&["--knob", "brightness"], "NAME=VALUE"),
         (&["--steps", "0"], "steps"),
-        (&["--weights", "/nonexistent/w.safetensors"], "/nonexistent/w.safetensors"),
+        (
+            &["--weights", "/nonexistent/w.safetensors"],
+            "/nonexistent/w.safetensors",
+        ),
     ];
     for (args, needle) in cases {
-        let run = earshot().arg("render").args(args).arg("--out").arg(&out).output().unwrap();
+        let run = earshot()
+            .arg("render")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         assert!(!run.status.success(), "{args:?} should fail");
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
     let corrupt = temp("corrupt.safetensors");
     std::fs::write(&corrupt, b"not a weights file").unwrap();
-    let run = earshot().args(["weights", "check"]).arg(&corrupt).output().unwrap();
+    let run = earshot()
+        .args(["weights", "check"])
+        .arg(&corrupt)
+        .output()
+        .unwrap();
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("corrupt"));
 }

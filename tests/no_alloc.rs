@@ -94,7 +94,10 @@ fn steady_state_step_and_decode_allocate_nothing() {
             }
         });
         assert_eq!(rig.backend.counters().forwards - forwards, 16);
-        assert_eq!(allocations, 0, "{sampler:?}: allocations in 16 steady-state ticks");
+        assert_eq!(
+            allocations, 0,
+            "{sampler:?}: allocations in 16 steady-state ticks"
+        );
         assert_eq!(rig.backend.counters().host_syncs, 0);
         assert_eq!(rig.backend.counters().h2d_copies, 0);
     }

@@ -85,8 +85,16 @@ fn default_render_is_audible_finite_and_not_clipped() {
     let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     assert!(peak < 1.0, "clipped: peak {peak}");
     assert!(rms_db(&x) > -45.0, "too quiet: {} dBFS", rms_db(&x));
-    let produces = trace.events.iter().filter(|e| matches!(e, TraceEvent::Produce { .. })).count();
-    let patches = trace.events.iter().filter(|e| matches!(e, TraceEvent::Patch { .. })).count();
+    let produces = trace
+        .events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Produce { .. }))
+        .count();
+    let patches = trace
+        .events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Patch { .. }))
+        .count();
     assert_eq!(produces, 36, "one produce per 4-frame segment");
     assert_eq!(patches, produces);
 }
@@ -95,7 +103,12 @@ fn default_render_is_audible_finite_and_not_clipped() {
 fn no_knob_corner_clips() {
     for corner in 0..16u32 {
         let v = |bit: u32| if corner & (1 << bit) != 0 { 1.0 } else { 0.0 };
-        let knobs = [("brightness", v(0)), ("noise", v(1)), ("density", v(2)), ("warmth", v(3))];
+        let knobs = [
+            ("brightness", v(0)),
+            ("noise", v(1)),
+            ("density", v(2)),
+            ("warmth", v(3)),
+        ];
         let (x, _) = render(&knobs, 1);
         let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         assert!(x.iter().all(|v| v.is_finite()), "{knobs:?}");
@@ -108,17 +121,37 @@ fn no_knob_corner_clips() {
 fn knobs_change_the_sound_audibly() {
     let b0 = render(&[("brightness", 0.0)], 2).0;
     let b1 = render(&[("brightness", 1.0)], 2).0;
-    assert!(brightness(&b1) > 1.5 * brightness(&b0), "brightness {} vs {}", brightness(&b1), brightness(&b0));
+    assert!(
+        brightness(&b1) > 1.5 * brightness(&b0),
+        "brightness {} vs {}",
+        brightness(&b1),
+        brightness(&b0)
+    );
 
     let d0 = render(&[("density", 0.0)], 2).0;
     let d1 = render(&[("density", 1.0)], 2).0;
-    assert!(rms_db(&d1) - rms_db(&d0) > 6.0, "density {} vs {} dB", rms_db(&d1), rms_db(&d0));
+    assert!(
+        rms_db(&d1) - rms_db(&d0) > 6.0,
+        "density {} vs {} dB",
+        rms_db(&d1),
+        rms_db(&d0)
+    );
 
     let n0 = render(&[("noise", 0.0)], 2).0;
     let n1 = render(&[("noise", 1.0)], 2).0;
-    assert!(rms_db(&n1) - rms_db(&n0) > 3.0, "noise {} vs {} dB", rms_db(&n1), rms_db(&n0));
+    assert!(
+        rms_db(&n1) - rms_db(&n0) > 3.0,
+        "noise {} vs {} dB",
+        rms_db(&n1),
+        rms_db(&n0)
+    );
 
     let w0 = render(&[("warmth", 0.0)], 2).0;
     let w1 = render(&[("warmth", 1.0)], 2).0;
-    assert!(low_share(&w1) > 2.0 * low_share(&w0), "warmth {} vs {}", low_share(&w1), low_share(&w0));
+    assert!(
+        low_share(&w1) > 2.0 * low_share(&w0),
+        "warmth {} vs {}",
+        low_share(&w1),
+        low_share(&w0)
+    );
 }

@@ -20,7 +20,12 @@ fn file_with(
     for spec in manifest(weights.config()) {
         let mut dtype = Dtype::F32;
         let mut shape = spec.shape.clone();
-        let mut bytes: Vec<u8> = weights.get(&spec.name).unwrap().iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes: Vec<u8> = weights
+            .get(&spec.name)
+            .unwrap()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         if edit(&spec.name, &mut dtype, &mut shape, &mut bytes) {
             tensors.push((spec.name.clone(), dtype, shape, bytes));
         }
@@ -55,7 +60,9 @@ fn a_good_file_round_trips() {
 
 #[test]
 fn missing_tensor_is_named_with_its_shape() {
-    let bytes = file_with(good_meta(), |n, _, _, _| n != "gen.blocks.2.attn.qkv.weight");
+    let bytes = file_with(good_meta(), |n, _, _, _| {
+        n != "gen.blocks.2.attn.qkv.weight"
+    });
     let err = ModelWeights::from_bytes(&bytes).unwrap_err();
     assert!(
         matches!(&err, WeightsError::MissingTensor { name, shape } if name == "gen.blocks.2.attn.qkv.weight" && shape == &vec![384, 128]),
@@ -89,7 +96,10 @@ fn wrong_dtype_is_refused() {
         true
     });
     let err = ModelWeights::from_bytes(&bytes).unwrap_err();
-    assert!(matches!(&err, WeightsError::WrongDtype { name, .. } if name == "gen.x_embed.bias"), "{err}");
+    assert!(
+        matches!(&err, WeightsError::WrongDtype { name, .. } if name == "gen.x_embed.bias"),
+        "{err}"
+    );
     assert!(err.to_string().contains("expected F32"));
 }
 
@@ -98,14 +108,23 @@ fn truncated_and_corrupt_files_are_refused() {
     let good = common::raw_tiny().to_bytes().unwrap();
     for cut in [0, 4, 8, 100, good.len() / 2, good.len() - 1] {
         let err = ModelWeights::from_bytes(&good[..cut]).unwrap_err();
-        assert!(matches!(err, WeightsError::Corrupt(_)), "cut at {cut}: {err}");
+        assert!(
+            matches!(err, WeightsError::Corrupt(_)),
+            "cut at {cut}: {err}"
+        );
     }
     let mut garbled = good.clone();
     garbled[8..40].fill(b'#');
-    assert!(matches!(ModelWeights::from_bytes(&garbled), Err(WeightsError::Corrupt(_))));
+    assert!(matches!(
+        ModelWeights::from_bytes(&garbled),
+        Err(WeightsError::Corrupt(_))
+    ));
     let mut huge_header = good;
     huge_header[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(ModelWeights::from_bytes(&huge_header), Err(WeightsError::Corrupt(_))));
+    assert!(matches!(
+        ModelWeights::from_bytes(&huge_header),
+        Err(WeightsError::Corrupt(_))
+    ));
 }
 
 #[test]
@@ -117,21 +136,44 @@ fn non_finite_values_are_refused() {
         true
     });
     let err = ModelWeights::from_bytes(&bytes).unwrap_err();
-    assert!(matches!(&err, WeightsError::NonFinite { name, index: 3 } if name == "gen.final.linear.bias"), "{err}");
+    assert!(
+        matches!(&err, WeightsError::NonFinite { name, index: 3 } if name == "gen.final.linear.bias"),
+        "{err}"
+    );
 }
 
 #[test]
 fn metadata_is_checked() {
     let err = ModelWeights::from_bytes(&file_with(None, keep)).unwrap_err();
-    assert!(matches!(err, WeightsError::MissingMetadata { key: FORMAT_KEY, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            WeightsError::MissingMetadata {
+                key: FORMAT_KEY,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let mut meta = good_meta().unwrap();
     meta.insert(SIZE_KEY.to_owned(), "huge".to_owned());
     let err = ModelWeights::from_bytes(&file_with(Some(meta), keep)).unwrap_err();
-    assert!(matches!(&err, WeightsError::BadMetadata { key: SIZE_KEY, found, .. } if found == "huge"), "{err}");
+    assert!(
+        matches!(&err, WeightsError::BadMetadata { key: SIZE_KEY, found, .. } if found == "huge"),
+        "{err}"
+    );
     let mut meta = good_meta().unwrap();
     meta.insert(SIZE_KEY.to_owned(), "small".to_owned());
     let err = ModelWeights::from_bytes(&file_with(Some(meta), keep)).unwrap_err();
-    assert!(matches!(err, WeightsError::WrongShape { .. } | WeightsError::MissingTensor { .. } | WeightsError::UnexpectedTensor { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            WeightsError::WrongShape { .. }
+                | WeightsError::MissingTensor { .. }
+                | WeightsError::UnexpectedTensor { .. }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -141,15 +183,35 @@ fn unexpected_tensor_is_named() {
     let mut views: Vec<(String, TensorView<'_>)> = Vec::new();
     let raw: Vec<(String, Vec<usize>, Vec<u8>)> = manifest(weights.config())
         .into_iter()
-        .map(|s| (s.name.clone(), s.shape, weights.get(&s.name).unwrap().iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.shape,
+                weights
+                    .get(&s.name)
+                    .unwrap()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+            )
+        })
         .collect();
     for (n, s, b) in &raw {
-        views.push((n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()));
+        views.push((
+            n.clone(),
+            TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+        ));
     }
-    views.push(("gen.extra".to_owned(), TensorView::new(Dtype::F32, vec![4], &extra).unwrap()));
+    views.push((
+        "gen.extra".to_owned(),
+        TensorView::new(Dtype::F32, vec![4], &extra).unwrap(),
+    ));
     let bytes = safetensors::serialize(views, good_meta()).unwrap();
     let err = ModelWeights::from_bytes(&bytes).unwrap_err();
-    assert!(matches!(&err, WeightsError::UnexpectedTensor { name, .. } if name == "gen.extra"), "{err}");
+    assert!(
+        matches!(&err, WeightsError::UnexpectedTensor { name, .. } if name == "gen.extra"),
+        "{err}"
+    );
 }
 
 #[test]

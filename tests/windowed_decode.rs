@@ -29,8 +29,18 @@ fn windowed_ranges_equal_the_full_decode() {
     };
     rig.backend.decode(&request(0, len), &mut full).unwrap();
     assert!(full.iter().all(|v| v.is_finite()));
-    assert!(full.iter().any(|v| v.abs() > 1e-4), "the full decode is not silent");
-    let ranges = [(0, 700), (5_000, 9_096), (12_345, 12_346), (len - 3_000, len), (1_024, 2_048), (10_000, 25_000)];
+    assert!(
+        full.iter().any(|v| v.abs() > 1e-4),
+        "the full decode is not silent"
+    );
+    let ranges = [
+        (0, 700),
+        (5_000, 9_096),
+        (12_345, 12_346),
+        (len - 3_000, len),
+        (1_024, 2_048),
+        (10_000, 25_000),
+    ];
     for (a, b) in ranges {
         let mut part = vec![0.0; (b - a) as usize * CHANNELS];
         rig.backend.decode(&request(a, b), &mut part).unwrap();
@@ -99,7 +109,8 @@ fn ranges_outside_the_window_are_refused() {
             break p;
         }
     };
-    let end = produce.anchor.start_sample(HOP) + SampleFrames(rig.backend.config().window.0 * HOP.0);
+    let end =
+        produce.anchor.start_sample(HOP) + SampleFrames(rig.backend.config().window.0 * HOP.0);
     let mut out = vec![0.0; 200];
     let bad = DecodeRequest {
         latents: produce.latents,

@@ -137,9 +137,7 @@ pub enum BackendError {
         found: usize,
     },
     /// A decode range outside the latent window, or empty.
-    #[error(
-        "decode range {start}..{end} is not inside the window {window_start}..{window_end}"
-    )]
+    #[error("decode range {start}..{end} is not inside the window {window_start}..{window_end}")]
     RangeOutsideWindow {
         /// Requested start.
         start: u64,

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The knob and conditioning epochs a piece of work was made with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Epochs {
     /// Bumped by every committed knob or curve change.
     pub knob: u64,

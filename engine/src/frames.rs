@@ -95,9 +95,21 @@ mod tests {
     fn latent_sample_conversions_round_trip() {
         let hop = SampleFrames(1024);
         assert_eq!(LatentFrames(3).start_sample(hop), SampleFrames(3072));
-        assert_eq!(LatentFrames::containing(SampleFrames(3071), hop), LatentFrames(2));
-        assert_eq!(LatentFrames::containing(SampleFrames(3072), hop), LatentFrames(3));
-        assert_eq!(SampleFrames::from_seconds(0.25, 48_000), SampleFrames(12_000));
-        assert_eq!(SampleFrames(5).saturating_sub(SampleFrames(9)), SampleFrames::ZERO);
+        assert_eq!(
+            LatentFrames::containing(SampleFrames(3071), hop),
+            LatentFrames(2)
+        );
+        assert_eq!(
+            LatentFrames::containing(SampleFrames(3072), hop),
+            LatentFrames(3)
+        );
+        assert_eq!(
+            SampleFrames::from_seconds(0.25, 48_000),
+            SampleFrames(12_000)
+        );
+        assert_eq!(
+            SampleFrames(5).saturating_sub(SampleFrames(9)),
+            SampleFrames::ZERO
+        );
     }
 }

@@ -151,8 +151,14 @@ mod tests {
         let mut k = KnobState::new(8);
         let before = k.clone();
         assert!(matches!(k.set("nope", 0.5), Err(KnobError::UnknownKnob(_))));
-        assert!(matches!(k.set("brightness", f32::NAN), Err(KnobError::NotFinite { .. })));
-        assert!(matches!(k.set("brightness", 1.5), Err(KnobError::OutOfRange { .. })));
+        assert!(matches!(
+            k.set("brightness", f32::NAN),
+            Err(KnobError::NotFinite { .. })
+        ));
+        assert!(matches!(
+            k.set("brightness", 1.5),
+            Err(KnobError::OutOfRange { .. })
+        ));
         assert!(matches!(
             k.set_curve("brightness", &[0.5; 3]),
             Err(KnobError::WrongCurveLength { .. })

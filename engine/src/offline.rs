@@ -96,7 +96,9 @@ impl OfflineConfig {
         let c = backend.config();
         let segment = self.produce_hop.start_sample(HOP);
         if self.produce_hop.0 == 0 {
-            return Err(RenderError::InvalidConfig("produce hop must be at least one latent frame".into()));
+            return Err(RenderError::InvalidConfig(
+                "produce hop must be at least one latent frame".into(),
+            ));
         }
         if self.crossfade > segment {
             return Err(RenderError::InvalidConfig(format!(
@@ -143,7 +145,10 @@ pub fn render_offline(
 
     while produces < segments {
         let tick = stream.ticks();
-        out.trace.emit(&TraceEvent::TickStart { tick, at: clock.now() });
+        out.trace.emit(&TraceEvent::TickStart {
+            tick,
+            at: clock.now(),
+        });
         let admit = (stream.next_serial() < segments)
             .then(|| LatentFrames(stream.next_serial() * config.produce_hop.0));
         let outcome = stream.tick(
@@ -157,9 +162,15 @@ pub fn render_offline(
         )?;
         clock.spend(segment);
         let slots = stream.in_flight();
-        out.trace.emit(&TraceEvent::TickEnd { tick, at: clock.now(), slots });
+        out.trace.emit(&TraceEvent::TickEnd {
+            tick,
+            at: clock.now(),
+            slots,
+        });
         if outcome == crate::stream::TickOutcome::Idle {
-            return Err(RenderError::InvalidConfig("stream went idle before the end".into()));
+            return Err(RenderError::InvalidConfig(
+                "stream went idle before the end".into(),
+            ));
         }
         while let Some(p) = stream.take_produce() {
             out.trace.emit(&TraceEvent::Produce {

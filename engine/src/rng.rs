@@ -122,7 +122,11 @@ mod tests {
             assert_eq!(buf[e as usize].to_bits(), key.normal(e).to_bits());
         }
         let mean = buf.iter().map(|&x| f64::from(x)).sum::<f64>() / buf.len() as f64;
-        let var = buf.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / buf.len() as f64;
+        let var = buf
+            .iter()
+            .map(|&x| (f64::from(x) - mean).powi(2))
+            .sum::<f64>()
+            / buf.len() as f64;
         assert!(mean.abs() < 0.05, "mean {mean}");
         assert!((var - 1.0).abs() < 0.06, "var {var}");
     }

@@ -10,7 +10,9 @@
 //! produce. A produce records both the epochs it was admitted with and the
 //! epochs of the last step that shaped it.
 
-use crate::backend::{Backend, BackendError, ConditioningHandle, LatentHandle, SlotStep, StepBatch};
+use crate::backend::{
+    Backend, BackendError, ConditioningHandle, LatentHandle, SlotStep, StepBatch,
+};
 use crate::epoch::Epochs;
 use crate::frames::LatentFrames;
 use crate::knobs::KnobState;
@@ -263,5 +265,205 @@ impl Stream {
     pub fn release(&mut self, latents: LatentHandle) {
         debug_assert!(!self.free.contains(&latents), "buffer released twice");
         self.free.push(latents);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{BackendCounters, DecodeRequest};
+    use crate::conditioning::ConditioningInput;
+    use crate::model::{ModelConfig, ModelSize};
+
+    /// Records what each forward saw; the latents hold nothing.
+    struct Recorder {
+        config: ModelConfig,
+        buffers: u32,
+        batches: Vec<Vec<(u32, u32, f32)>>,
+        knob_rows: Vec<Vec<f32>>,
+    }
+
+    impl Recorder {
+        fn new() -> Self {
+            Self {
+                config: ModelSize::Tiny.config(),
+                buffers: 0,
+                batches: Vec::new(),
+                knob_rows: Vec::new(),
+            }
+        }
+    }
+
+    impl Backend for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        fn config(&self) -> &ModelConfig {
+            &self.config
+        }
+        fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
+            self.buffers += 1;
+            Ok(LatentHandle::from_index(self.buffers - 1))
+        }
+        fn encode(&mut self, _: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
+            Ok(ConditioningHandle::from_index(0))
+        }
+        fn release_conditioning(&mut self, _: ConditioningHandle) -> Result<(), BackendError> {
+            Ok(())
+        }
+        fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
+            self.batches.push(
+                batch
+                    .slots
+                    .iter()
+                    .map(|s| (s.noise.slot as u32, s.step, s.t))
+                    .collect(),
+            );
+            self.knob_rows.push(batch.knob_rows.clone());
+            Ok(())
+        }
+        fn decode(&mut self, _: &DecodeRequest, _: &mut [f32]) -> Result<(), BackendError> {
+            Ok(())
+        }
+        fn read_latents(&mut self, _: LatentHandle, _: &mut [f32]) -> Result<(), BackendError> {
+            Ok(())
+        }
+        fn write_latents(&mut self, _: LatentHandle, _: &[f32]) -> Result<(), BackendError> {
+            Ok(())
+        }
+        fn counters(&self) -> BackendCounters {
+            BackendCounters::default()
+        }
+    }
+
+    fn inputs(knobs: &KnobState, epoch: u64, admit: Option<LatentFrames>) -> TickInputs<'_> {
+        TickInputs {
+            knobs,
+            conditioning: ConditioningHandle::from_index(0),
+            epochs: Epochs {
+                knob: epoch,
+                conditioning: 0,
+            },
+            admit,
+        }
+    }
+
+    #[test]
+    fn slots_are_staggered_and_one_produce_per_tick_in_steady_state() {
+        let mut b = Recorder::new();
+        let config = StreamConfig {
+            steps: 4,
+            ..StreamConfig::default()
+        };
+        let mut s = Stream::new(config, &mut b).unwrap();
+        assert_eq!(
+            b.buffers,
+            4 + 1 + 1,
+            "steps + queue_cap + one being rendered"
+        );
+        let knobs = KnobState::new(4);
+        let mut produced = Vec::new();
+        for tick in 0..10u64 {
+            let out = s
+                .tick(&mut b, &inputs(&knobs, tick, Some(LatentFrames(tick))))
+                .unwrap();
+            if let Some(p) = s.take_produce() {
+                assert!(matches!(out, TickOutcome::Stepped { produced: true, .. }));
+                produced.push(p);
+                s.release(p.latents);
+            }
+        }
+        // The first produce completes on the fourth tick; then one per tick.
+        assert_eq!(produced.len(), 7);
+        assert_eq!(produced[0].tick, 3);
+        assert_eq!(produced[0].slot, 0);
+        assert_eq!(produced[0].admitted.knob, 0);
+        assert_eq!(
+            produced[0].epochs.knob, 3,
+            "tagged with the snapshot of its last step"
+        );
+        assert_eq!(produced[0].anchor, LatentFrames(0));
+        // Steady state: four slots at steps 0..3, oldest first, with their timesteps.
+        let steady = &b.batches[5];
+        assert_eq!(
+            steady.iter().map(|x| x.1).collect::<Vec<_>>(),
+            vec![3, 2, 1, 0]
+        );
+        assert_eq!(
+            steady.iter().map(|x| x.2).collect::<Vec<_>>(),
+            vec![0.25, 0.5, 0.75, 1.0]
+        );
+    }
+
+    #[test]
+    fn a_full_queue_stops_stepping_until_a_produce_is_taken() {
+        let mut b = Recorder::new();
+        let config = StreamConfig {
+            steps: 2,
+            queue_cap: 1,
+            ..StreamConfig::default()
+        };
+        let mut s = Stream::new(config, &mut b).unwrap();
+        let knobs = KnobState::new(2);
+        for _ in 0..2 {
+            s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(0))))
+                .unwrap();
+        }
+        let forwards = b.batches.len();
+        let out = s
+            .tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(0))))
+            .unwrap();
+        assert_eq!(out, TickOutcome::QueueFull);
+        assert_eq!(b.batches.len(), forwards, "nothing stepped");
+        let p = s.take_produce().unwrap();
+        s.release(p.latents);
+        assert!(matches!(
+            s.tick(&mut b, &inputs(&knobs, 0, None)).unwrap(),
+            TickOutcome::Stepped { .. }
+        ));
+    }
+
+    #[test]
+    fn knob_rows_follow_each_slots_step() {
+        let mut b = Recorder::new();
+        let config = StreamConfig {
+            steps: 2,
+            ..StreamConfig::default()
+        };
+        let mut s = Stream::new(config, &mut b).unwrap();
+        let mut knobs = KnobState::new(2);
+        knobs.set_curve("brightness", &[0.0, 1.0]).unwrap();
+        s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(0))))
+            .unwrap();
+        s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(1))))
+            .unwrap();
+        // Second tick: slot 0 at step 1 (brightness 1 → +1), slot 1 at step 0 (→ -1).
+        let rows = &b.knob_rows[1];
+        assert_eq!(rows[0], 1.0);
+        assert_eq!(rows[KNOB_COUNT], -1.0);
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        let mut b = Recorder::new();
+        for config in [
+            StreamConfig {
+                steps: 0,
+                ..StreamConfig::default()
+            },
+            StreamConfig {
+                queue_cap: 0,
+                ..StreamConfig::default()
+            },
+            StreamConfig {
+                sampler: SamplerKind::Sde { churn: 1.5 },
+                ..StreamConfig::default()
+            },
+        ] {
+            assert!(matches!(
+                Stream::new(config, &mut b),
+                Err(StreamError::InvalidConfig(_))
+            ));
+        }
     }
 }

@@ -143,6 +143,9 @@ mod tests {
         let text = String::from_utf8(t.into_inner()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], r#"{"event":"tick_start","tick":3,"at":480}"#);
-        assert_eq!(lines[1], r#"{"event":"tick_end","tick":3,"at":960,"slots":8}"#);
+        assert_eq!(
+            lines[1],
+            r#"{"event":"tick_end","tick":3,"at":960,"slots":8}"#
+        );
     }
 }

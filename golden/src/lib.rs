@@ -137,11 +137,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_field() {
-        let err = RenderConfig::from_toml("[stream]\nsteps = 8\nsampler = \"euler\"\n").unwrap_err();
+        let err =
+            RenderConfig::from_toml("[stream]\nsteps = 8\nsampler = \"euler\"\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("sampler"), "{msg}");
-        let err = RenderConfig::from_toml("[render]\nsecs = 3\n").unwrap_err().to_string();
+        let err = RenderConfig::from_toml("[render]\nsecs = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("secs"), "{err}");
     }
 

@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use earshot::cpu::CpuBackend;
+use earshot::engine::Backend;
 use earshot::engine::clock::VirtualClock;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::frames::{LatentFrames, SampleFrames};
@@ -13,7 +14,6 @@ use earshot::engine::offline::{OfflineConfig, RenderInputs, RenderOutput, render
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::StreamConfig;
 use earshot::engine::trace::{JsonLinesTrace, NullTrace, TraceSink};
-use earshot::engine::Backend;
 use earshot::golden::{RenderConfig, SamplerName};
 use earshot::wav::WavOut;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -126,7 +126,12 @@ fn plan(args: &RenderArgs) -> anyhow::Result<Plan> {
     };
     let default_hop = if size == ModelSize::Tiny { 4 } else { 8 };
     let mut knobs = KnobState::new(steps as usize);
-    for (name, value) in file.knobs.iter().map(|(n, v)| (n.clone(), *v)).chain(args.knobs.iter().cloned()) {
+    for (name, value) in file
+        .knobs
+        .iter()
+        .map(|(n, v)| (n.clone(), *v))
+        .chain(args.knobs.iter().cloned())
+    {
         knobs.set(&name, value)?;
     }
     Ok(Plan {
@@ -138,7 +143,11 @@ fn plan(args: &RenderArgs) -> anyhow::Result<Plan> {
                 seed: args.seed.or(file.stream.seed).unwrap_or(0),
             },
             duration: SampleFrames::from_seconds(seconds, SAMPLE_RATE),
-            produce_hop: LatentFrames(args.produce_hop.or(file.render.produce_hop).unwrap_or(default_hop)),
+            produce_hop: LatentFrames(
+                args.produce_hop
+                    .or(file.render.produce_hop)
+                    .unwrap_or(default_hop),
+            ),
             crossfade: SampleFrames(args.crossfade.or(file.render.crossfade).unwrap_or(1024)),
         },
         knobs,
@@ -153,10 +162,12 @@ fn plan(args: &RenderArgs) -> anyhow::Result<Plan> {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let plan = plan(args)?;
-    let weights = earshot::model::load_or_init(plan.weights.as_deref(), plan.size, plan.weights_seed)?;
+    let weights =
+        earshot::model::load_or_init(plan.weights.as_deref(), plan.size, plan.weights_seed)?;
     let mut backend = CpuBackend::new(&weights)?;
     let conditioning = ConditioningInput::null(backend.config().width);
-    let mut wav = WavOut::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let mut wav =
+        WavOut::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut trace: Box<dyn TraceSink> = match &args.trace {
         Some(p) => Box::new(JsonLinesTrace::new(BufWriter::new(
             File::create(p).with_context(|| format!("creating {}", p.display()))?,

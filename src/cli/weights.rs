@@ -31,7 +31,9 @@ pub fn run(cmd: WeightsCommand) -> anyhow::Result<()> {
     match cmd {
         WeightsCommand::Init { size, seed, out } => {
             let weights = earshot::model::reference_weights(size, seed)?;
-            weights.save(&out).with_context(|| format!("writing {}", out.display()))?;
+            weights
+                .save(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
             println!(
                 "wrote {} ({size}, seed {seed}, {} parameters)",
                 out.display(),

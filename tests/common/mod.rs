@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 /// The embedded default tiny weights (init + calibration), built once.
 pub fn tiny_weights() -> &'static ModelWeights {
     static W: OnceLock<ModelWeights> = OnceLock::new();
-    W.get_or_init(|| earshot::model::reference_weights(ModelSize::Tiny, 7).expect("reference weights"))
+    W.get_or_init(|| {
+        earshot::model::reference_weights(ModelSize::Tiny, 7).expect("reference weights")
+    })
 }
 
 /// Raw (uncalibrated) tiny weights, for loader tests.
@@ -44,7 +46,9 @@ impl Rig {
             ..StreamConfig::default()
         };
         let stream = Stream::new(config, &mut backend).unwrap();
-        let conditioning = backend.encode(&ConditioningInput::null(backend.config().width)).unwrap();
+        let conditioning = backend
+            .encode(&ConditioningInput::null(backend.config().width))
+            .unwrap();
         Self {
             backend,
             stream,

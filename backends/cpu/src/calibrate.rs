@@ -46,7 +46,8 @@ pub fn measure(weights: &ModelWeights) -> Result<Vec<(f32, f32)>, BackendError> 
         seed: CALIBRATION_SEED,
         ..StreamConfig::default()
     };
-    let mut stream = Stream::new(config, &mut backend).map_err(|e| BackendError::Device(e.to_string()))?;
+    let mut stream =
+        Stream::new(config, &mut backend).map_err(|e| BackendError::Device(e.to_string()))?;
     let conditioning = backend.encode(&ConditioningInput::null(weights.config().width))?;
     let knobs = KnobState::new(config.steps as usize);
     let produce = loop {
@@ -56,7 +57,9 @@ pub fn measure(weights: &ModelWeights) -> Result<Vec<(f32, f32)>, BackendError> 
             epochs: Epochs::default(),
             admit: (stream.next_serial() == 0).then_some(LatentFrames(0)),
         };
-        stream.tick(&mut backend, &inputs).map_err(|e| BackendError::Device(e.to_string()))?;
+        stream
+            .tick(&mut backend, &inputs)
+            .map_err(|e| BackendError::Device(e.to_string()))?;
         if let Some(p) = stream.take_produce() {
             break p;
         }

@@ -9,8 +9,8 @@ use crate::ops::{LN_EPS, Linear, ensure_len, gelu, layer_norm};
 use crate::weights::{WeightSource, linear};
 use earshot_engine::BackendError;
 use earshot_engine::model::config::{
-    BINS, CHANNELS, DECODER_KERNEL, DECODER_MLP_RATIO, LATENT_CHANNELS, ModelConfig,
-    N_FFT, STFT_HOP, STFT_PER_LATENT, head_row,
+    BINS, CHANNELS, DECODER_KERNEL, DECODER_MLP_RATIO, LATENT_CHANNELS, ModelConfig, N_FFT,
+    STFT_HOP, STFT_PER_LATENT, head_row,
 };
 use earshot_engine::model::tensors::decoder_block;
 use std::ops::Range;
@@ -126,7 +126,10 @@ impl Decoder {
             (&mut ws.normed, rows * w),
             (&mut ws.hidden, rows * DECODER_MLP_RATIO * w),
             (&mut ws.y, rows * w),
-            (&mut ws.head, ((f_hi - f_lo + 1) as usize) * cfg.head_outputs()),
+            (
+                &mut ws.head,
+                ((f_hi - f_lo + 1) as usize) * cfg.head_outputs(),
+            ),
         ] {
             ensure_len(v, len);
         }
@@ -147,7 +150,8 @@ impl Decoder {
         }
         self.embed.forward(&ws.im2col, rows, &mut ws.normed);
         for r in 0..rows {
-            self.embed_norm.apply(&ws.normed[r * w..][..w], &mut ws.x[r * w..][..w]);
+            self.embed_norm
+                .apply(&ws.normed[r * w..][..w], &mut ws.x[r * w..][..w]);
         }
 
         // Each block's valid frames shrink by the kernel's half width, except
@@ -165,8 +169,9 @@ impl Decoder {
                         continue;
                     }
                     let xs = &ws.x[(src - g0) as usize * w..][..w];
-                    for ch in 0..w {
-                        ws.dw[ch] += blk.dw_weight[ch * DECODER_KERNEL + tap] * xs[ch];
+                    let taps = blk.dw_weight.chunks_exact(DECODER_KERNEL);
+                    for ((acc, wt), x) in ws.dw[..w].iter_mut().zip(taps).zip(xs) {
+                        *acc += wt[tap] * x;
                     }
                 }
                 blk.norm.apply(&ws.dw[..w], &mut ws.normed[r * w..][..w]);
@@ -175,9 +180,14 @@ impl Decoder {
             // read the block's input.
             let (first, m) = ((nlo - g0) as usize, (nhi - nlo) as usize);
             blk.pw1.forward(&ws.normed[first * w..], m, &mut ws.hidden);
-            ws.hidden[..m * DECODER_MLP_RATIO * w].iter_mut().for_each(|v| *v = gelu(*v));
+            ws.hidden[..m * DECODER_MLP_RATIO * w]
+                .iter_mut()
+                .for_each(|v| *v = gelu(*v));
             blk.pw2.forward(&ws.hidden, m, &mut ws.y);
-            for (xr, yr) in ws.x[first * w..][..m * w].chunks_exact_mut(w).zip(ws.y.chunks_exact(w)) {
+            for (xr, yr) in ws.x[first * w..][..m * w]
+                .chunks_exact_mut(w)
+                .zip(ws.y.chunks_exact(w))
+            {
                 for ((x, y), g) in xr.iter_mut().zip(yr).zip(&blk.gamma) {
                     *x += g * y;
                 }
@@ -189,7 +199,8 @@ impl Decoder {
         let head_rows = (f_hi - f_lo + 1) as usize;
         for i in 0..head_rows {
             let r = (f_lo - g0) as usize + i;
-            self.final_norm.apply(&ws.x[r * w..][..w], &mut ws.normed[i * w..][..w]);
+            self.final_norm
+                .apply(&ws.x[r * w..][..w], &mut ws.normed[i * w..][..w]);
         }
         self.head.forward(&ws.normed, head_rows, &mut ws.head);
 
@@ -213,7 +224,10 @@ impl Decoder {
             }
         }
         for (i, frame) in out[..len * CHANNELS].chunks_exact_mut(CHANNELS).enumerate() {
-            let env = self.istft.envelope(range.start + i as i64, stft_frames).max(LN_EPS);
+            let env = self
+                .istft
+                .envelope(range.start + i as i64, stft_frames)
+                .max(LN_EPS);
             frame.iter_mut().for_each(|v| *v /= env);
         }
     }

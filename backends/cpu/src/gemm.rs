@@ -66,7 +66,10 @@ impl PackedMatrix {
     /// `c[m, n] += a[m, k] · Wᵀ` for row-major `a` and `c`.
     pub fn matmul_acc(&self, a: &[f32], m: usize, c: &mut [f32]) {
         let (n, k) = (self.n, self.k);
-        assert!(a.len() >= m * k && c.len() >= m * n, "matmul operand lengths");
+        assert!(
+            a.len() >= m * k && c.len() >= m * n,
+            "matmul operand lengths"
+        );
         for p in 0..n.div_ceil(NR) {
             let col0 = p * NR;
             let cols = NR.min(n - col0);
@@ -146,8 +149,8 @@ fn kernel_portable(kc: usize, a: [&[f32]; MR], b: &[f32], tile: &mut Tile) {
 unsafe fn kernel_avx2(kc: usize, a: [&[f32]; MR], b: &[f32], tile: &mut Tile) {
     use std::arch::x86_64::*;
     debug_assert!(a.iter().all(|r| r.len() >= kc) && b.len() >= kc * NR);
-    // Safety (whole body): the caller guarantees the lengths above, so every
-    // pointer offset below stays inside its slice; loads and stores are
+    // Safety: the caller guarantees the lengths asserted above, so every
+    // pointer offset below stays inside its slice; loads and stores are the
     // unaligned variants.
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); 2]; MR];
@@ -181,7 +184,9 @@ mod tests {
         let mut c = vec![0.0f64; m * n];
         for i in 0..m {
             for j in 0..n {
-                c[i * n + j] = (0..k).map(|kk| f64::from(a[i * k + kk]) * f64::from(w[j * k + kk])).sum();
+                c[i * n + j] = (0..k)
+                    .map(|kk| f64::from(a[i * k + kk]) * f64::from(w[j * k + kk]))
+                    .sum();
             }
         }
         c
@@ -195,7 +200,13 @@ mod tests {
 
     #[test]
     fn matches_f64_reference_on_ragged_shapes() {
-        for &(m, n, k) in &[(1, 1, 1), (5, 17, 3), (7, 33, 300), (13, 64, 513), (4, 16, 256)] {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (5, 17, 3),
+            (7, 33, 300),
+            (13, 64, 513),
+            (4, 16, 256),
+        ] {
             let a = values(m * k, 1);
             let w = values(n * k, 2);
             let bias = values(n, 3);
@@ -205,7 +216,10 @@ mod tests {
             let r = reference(&a, &w, m, n, k);
             for (idx, (&got, &want)) in c.iter().zip(&r).enumerate() {
                 let want = want + f64::from(bias[idx % n]);
-                assert!((f64::from(got) - want).abs() < 1e-3 * (1.0 + want.abs()), "{m}x{n}x{k} at {idx}: {got} vs {want}");
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "{m}x{n}x{k} at {idx}: {got} vs {want}"
+                );
             }
         }
     }
@@ -233,6 +247,9 @@ mod tests {
         let mut t2: Tile = [[0.0; NR]; MR];
         kernel_portable(k, rows, &packed.panels, &mut t1);
         packed.kernel(k, rows, &packed.panels, &mut t2);
-        assert_eq!(t1, t2, "both accumulate with fused multiply-add in the same order");
+        assert_eq!(
+            t1, t2,
+            "both accumulate with fused multiply-add in the same order"
+        );
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::ops::{Linear, ensure_len, gelu, layer_norm, silu};
 use crate::weights::{WeightSource, linear};
-use earshot_engine::model::config::{COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, TIME_FREQ_DIM};
+use earshot_engine::model::config::{
+    COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, TIME_FREQ_DIM,
+};
 use earshot_engine::model::tensors::block;
 
 /// One transformer block's layers.
@@ -145,6 +147,11 @@ impl Generator {
         let cfg = self.config;
         let (d, t_len, s) = (cfg.width, cfg.window.0 as usize, slots.t.len());
         let rows = s * t_len;
+        let dims = Dims {
+            d,
+            frames: t_len,
+            slots: s,
+        };
         let ws = &mut self.ws;
         for (v, len) in [
             (&mut ws.h, rows * d),
@@ -166,7 +173,11 @@ impl Generator {
 
         // c = t_mlp(t) + pool_proj(pooled) + knob_mlp(k), then silu(c) once.
         for (i, &t) in slots.t.iter().enumerate() {
-            sinusoid(t * 1000.0, TIME_FREQ_DIM, &mut ws.c_tmp[i * TIME_FREQ_DIM..][..TIME_FREQ_DIM]);
+            sinusoid(
+                t * 1000.0,
+                TIME_FREQ_DIM,
+                &mut ws.c_tmp[i * TIME_FREQ_DIM..][..TIME_FREQ_DIM],
+            );
         }
         self.t_embed0.forward(&ws.c_tmp, s, &mut ws.c_tmp2);
         ws.c_tmp2[..s * d].iter_mut().for_each(|v| *v = silu(*v));
@@ -191,7 +202,7 @@ impl Generator {
 
         for (bi, blk) in self.blocks.iter().enumerate() {
             blk.adaln.forward(&ws.c, s, &mut ws.mods);
-            modulate(&ws.h, &ws.mods, d, t_len, s, 0, &mut ws.a, &mut ws.norm);
+            modulate(&ws.h, &ws.mods, 6, 0, dims, &mut ws.a, &mut ws.norm);
             blk.qkv.forward(&ws.a, rows, &mut ws.qkv);
             for si in 0..s {
                 attention(
@@ -203,58 +214,72 @@ impl Generator {
                 );
             }
             blk.out.forward(&ws.attn, rows, &mut ws.proj);
-            gated_residual(&mut ws.h, &ws.proj, &ws.mods, d, t_len, s, 2);
-            modulate(&ws.h, &ws.mods, d, t_len, s, 3, &mut ws.a, &mut ws.norm);
+            gated_residual(&mut ws.h, &ws.proj, &ws.mods, dims, 2);
+            modulate(&ws.h, &ws.mods, 6, 3, dims, &mut ws.a, &mut ws.norm);
             blk.fc1.forward(&ws.a, rows, &mut ws.hidden);
-            ws.hidden[..rows * 4 * d].iter_mut().for_each(|v| *v = gelu(*v));
+            ws.hidden[..rows * 4 * d]
+                .iter_mut()
+                .for_each(|v| *v = gelu(*v));
             blk.fc2.forward(&ws.hidden, rows, &mut ws.proj);
-            gated_residual(&mut ws.h, &ws.proj, &ws.mods, d, t_len, s, 5);
+            gated_residual(&mut ws.h, &ws.proj, &ws.mods, dims, 5);
         }
 
         // Final layer: shift, scale from silu(c); the mods buffer is reused.
         self.final_adaln.forward(&ws.c, s, &mut ws.mods);
-        for si in 0..s {
-            let m = &ws.mods[si * 2 * d..][..2 * d];
-            let (shift, scale) = m.split_at(d);
-            for r in si * t_len..(si + 1) * t_len {
-                layer_norm(&ws.h[r * d..][..d], &mut ws.norm[..d]);
-                let out = &mut ws.a[r * d..][..d];
-                for j in 0..d {
-                    out[j] = ws.norm[j] * (1.0 + scale[j]) + shift[j];
-                }
-            }
-        }
+        modulate(&ws.h, &ws.mods, 2, 0, dims, &mut ws.a, &mut ws.norm);
         self.final_linear.forward(&ws.a, rows, &mut ws.x0);
         &ws.x0[..rows * LATENT_CHANNELS]
     }
 }
 
-/// `a = LN(h) * (1 + scale) + shift` with the shift, scale at chunk `first`,
-/// `first + 1` of each slot's `[6 * d]` modulation row.
-fn modulate(h: &[f32], mods: &[f32], d: usize, t_len: usize, s: usize, first: usize, a: &mut [f32], norm: &mut [f32]) {
-    for si in 0..s {
-        let m = &mods[si * 6 * d..][..6 * d];
+/// Rows of a batched forward: `slots` slots of `frames` tokens of width `d`.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    d: usize,
+    frames: usize,
+    slots: usize,
+}
+
+/// `a = LN(h) * (1 + scale) + shift` per slot, with shift and scale at
+/// chunks `first` and `first + 1` of each slot's modulation row of
+/// `row_chunks * d` values.
+fn modulate(
+    h: &[f32],
+    mods: &[f32],
+    row_chunks: usize,
+    first: usize,
+    dims: Dims,
+    a: &mut [f32],
+    norm: &mut [f32],
+) {
+    let d = dims.d;
+    for si in 0..dims.slots {
+        let m = &mods[si * row_chunks * d..][..row_chunks * d];
         let shift = &m[first * d..][..d];
         let scale = &m[(first + 1) * d..][..d];
-        for r in si * t_len..(si + 1) * t_len {
+        for r in si * dims.frames..(si + 1) * dims.frames {
             layer_norm(&h[r * d..][..d], &mut norm[..d]);
-            let out = &mut a[r * d..][..d];
-            for j in 0..d {
-                out[j] = norm[j] * (1.0 + scale[j]) + shift[j];
+            for (((o, n), sc), sh) in a[r * d..][..d]
+                .iter_mut()
+                .zip(&norm[..d])
+                .zip(scale)
+                .zip(shift)
+            {
+                *o = n * (1.0 + sc) + sh;
             }
         }
     }
 }
 
-/// `h += gate * y` with the gate at chunk `chunk` of each slot's modulation row.
-fn gated_residual(h: &mut [f32], y: &[f32], mods: &[f32], d: usize, t_len: usize, s: usize, chunk: usize) {
-    for si in 0..s {
+/// `h += gate * y` with the gate at chunk `chunk` of each slot's `[6 * d]`
+/// modulation row.
+fn gated_residual(h: &mut [f32], y: &[f32], mods: &[f32], dims: Dims, chunk: usize) {
+    let d = dims.d;
+    for si in 0..dims.slots {
         let gate = &mods[si * 6 * d + chunk * d..][..d];
-        for r in si * t_len..(si + 1) * t_len {
-            let hr = &mut h[r * d..][..d];
-            let yr = &y[r * d..][..d];
-            for j in 0..d {
-                hr[j] += gate[j] * yr[j];
+        for r in si * dims.frames..(si + 1) * dims.frames {
+            for ((hv, yv), g) in h[r * d..][..d].iter_mut().zip(&y[r * d..][..d]).zip(gate) {
+                *hv += g * yv;
             }
         }
     }

@@ -121,6 +121,9 @@ mod tests {
         let frame = istft.frame(&lm, &ph).to_vec();
         let peak = frame.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let expected = 2.0 * 3f32.exp() / N_FFT as f32;
-        assert!((peak - expected).abs() / expected < 0.05, "{peak} vs {expected}");
+        assert!(
+            (peak - expected).abs() / expected < 0.05,
+            "{peak} vs {expected}"
+        );
     }
 }

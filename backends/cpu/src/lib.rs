@@ -121,7 +121,8 @@ impl Backend for CpuBackend {
             }
         };
         let mut encoded = EncodedConditioning::default();
-        self.generator.encode(&input.tokens, &input.pooled, &mut encoded);
+        self.generator
+            .encode(&input.tokens, &input.pooled, &mut encoded);
         self.conditionings[slot] = Some(encoded);
         self.counters.device_allocs += 1;
         Ok(ConditioningHandle::from_index(slot as u32))

@@ -16,8 +16,8 @@
 //!   gates start at 0.3 instead of adaLN-zero's 0 so the random blocks act.
 
 use super::config::{
-    BINS, CHANNELS, head_row, DECODER_KERNEL, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, ModelSize, N_FFT,
-    SAMPLE_RATE, STFT_PER_LATENT,
+    BINS, CHANNELS, DECODER_KERNEL, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, ModelSize, N_FFT,
+    SAMPLE_RATE, STFT_PER_LATENT, head_row,
 };
 use super::tensors::{TensorSpec, manifest};
 use super::weights::ModelWeights;
@@ -156,7 +156,8 @@ fn init_tensor(c: &ModelConfig, spec: &TensorSpec, seed: u64, index: u64) -> Vec
         // The knob dimensions of `c` steer only the final layer (above).
         _ if name.contains(".adaln.") => {
             let mut w = random(0.5);
-            w.chunks_exact_mut(d).for_each(|r| r[..KNOB_COUNT].fill(0.0));
+            w.chunks_exact_mut(d)
+                .for_each(|r| r[..KNOB_COUNT].fill(0.0));
             w
         }
         _ if name.starts_with("dec.blocks.") && name.contains("dwconv") => random(1.0),
@@ -198,7 +199,11 @@ fn decoder_embed(spec: &TensorSpec, seed: u64, index: u64) -> Vec<f32> {
     let mut w = gaussian(spec, seed, index, 1.0 / fan_in(spec).sqrt());
     let k = DECODER_KERNEL;
     let hann: Vec<f32> = (0..k)
-        .map(|i| (std::f32::consts::PI * (i + 1) as f32 / (k + 1) as f32).sin().powi(2))
+        .map(|i| {
+            (std::f32::consts::PI * (i + 1) as f32 / (k + 1) as f32)
+                .sin()
+                .powi(2)
+        })
         .collect();
     let sum: f32 = hann.iter().sum();
     for ch in 0..VOICE_CHANNEL0 + VOICE_MULTIPLES.len() {
@@ -223,7 +228,8 @@ fn voices_at(bin: usize) -> impl Iterator<Item = (usize, usize)> {
         .enumerate()
         .filter_map(move |(v, &m)| {
             let f0_bin = 4 * m;
-            (bin > 0 && bin % f0_bin == 0 && bin_hz(bin) < 6_000.0).then_some((v, bin / f0_bin))
+            (bin > 0 && bin.is_multiple_of(f0_bin) && bin_hz(bin) < 6_000.0)
+                .then_some((v, bin / f0_bin))
         })
 }
 
@@ -311,7 +317,11 @@ mod tests {
         let c = init_weights(ModelSize::Tiny, 8);
         for spec in manifest(a.config()) {
             let (ta, tb) = (a.get(&spec.name).unwrap(), b.get(&spec.name).unwrap());
-            assert!(ta.iter().zip(tb).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", spec.name);
+            assert!(
+                ta.iter().zip(tb).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{}",
+                spec.name
+            );
         }
         let qkv = "gen.blocks.0.attn.qkv.weight";
         assert_ne!(a.get(qkv), c.get(qkv));

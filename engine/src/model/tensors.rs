@@ -55,7 +55,10 @@ impl Manifest {
     }
 
     fn conv(&mut self, name: &str, out: usize, in_per_group: usize) {
-        self.tensor(format!("{name}.weight"), &[out, in_per_group, DECODER_KERNEL]);
+        self.tensor(
+            format!("{name}.weight"),
+            &[out, in_per_group, DECODER_KERNEL],
+        );
         self.tensor(format!("{name}.bias"), &[out]);
     }
 }

@@ -217,7 +217,12 @@ impl ModelWeights {
         let specs = manifest(&self.config);
         let raw: Vec<Vec<u8>> = specs
             .iter()
-            .map(|s| self.tensors[&s.name].iter().flat_map(|v| v.to_le_bytes()).collect())
+            .map(|s| {
+                self.tensors[&s.name]
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect()
+            })
             .collect();
         let views = specs
             .iter()
