@@ -46,11 +46,11 @@ pub fn head_row(r: usize, ch: usize, part: usize, bin: usize) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelSize {
-    /// For CI and CPU real time: ~1.6 M parameters.
+    /// For CI and CPU real time: ~2.6 M parameters.
     Tiny,
-    /// ~25 M parameters.
+    /// ~26 M parameters.
     Small,
-    /// ~470 M parameters, so that GPU time dominates a tick.
+    /// ~476 M parameters (459 M in the generator), so GPU time dominates a tick.
     Base,
 }
 
