@@ -69,7 +69,7 @@ impl TickRig {
                 range: start..start + self.segment,
             };
             self.backend.decode(&request, &mut self.out).unwrap();
-            self.stream.release(p.latents);
+            self.stream.release(p.latents).unwrap();
         }
     }
 }

@@ -124,3 +124,27 @@ fn knobs_are_listed() {
         assert!(text.contains(name), "{text}");
     }
 }
+
+#[test]
+fn absurd_sizes_are_refused_not_crashed() {
+    let out = temp("absurd.wav");
+    let config = temp("absurd.toml");
+    std::fs::write(&config, "[stream]\nqueue_cap = 100000000\n").unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--produce-hop", "18446744073709551615"], "produce hop"),
+        (&["--produce-hop", "0"], "produce-hop"),
+        (&["--seconds", "1"], "queue_cap"),
+    ];
+    for (i, (args, needle)) in cases.into_iter().enumerate() {
+        let mut cmd = earshot();
+        cmd.arg("render").args(args).arg("--out").arg(&out);
+        if i == 2 {
+            cmd.arg("--config").arg(&config);
+        }
+        let run = cmd.output().unwrap();
+        assert!(!run.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -78,7 +78,7 @@ fn steady_state_step_and_decode_allocate_nothing() {
                 range: start..start + SampleFrames(segment),
             };
             rig.backend.decode(&req, out).unwrap();
-            rig.stream.release(p.latents);
+            rig.stream.release(p.latents).unwrap();
         };
         // Warm up: the pipeline fills and every buffer reaches its size.
         for _ in 0..12 {
@@ -98,7 +98,5 @@ fn steady_state_step_and_decode_allocate_nothing() {
             allocations, 0,
             "{sampler:?}: allocations in 16 steady-state ticks"
         );
-        assert_eq!(rig.backend.counters().host_syncs, 0);
-        assert_eq!(rig.backend.counters().h2d_copies, 0);
     }
 }

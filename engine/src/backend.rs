@@ -161,6 +161,11 @@ pub trait Backend: Send {
     /// The model this backend runs.
     fn config(&self) -> &ModelConfig;
 
+    /// Sizes every working buffer for batches of up to `max_slots` slots
+    /// and decodes of up to a whole window, so steady-state calls allocate
+    /// nothing. Call at start-up (the stream does).
+    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError>;
+
     /// Allocates one latent window buffer. Call at start-up only.
     fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError>;
 

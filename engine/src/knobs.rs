@@ -69,6 +69,11 @@ impl KnobState {
         }
     }
 
+    /// The number of denoise steps curves are made for.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
     /// Bumped by every committed change.
     pub fn epoch(&self) -> u64 {
         self.epoch

@@ -94,12 +94,13 @@ pub struct RenderOutput<'a> {
 impl OfflineConfig {
     fn check(&self, backend: &dyn Backend) -> Result<(), RenderError> {
         let c = backend.config();
-        let segment = self.produce_hop.start_sample(HOP);
-        if self.produce_hop.0 == 0 {
-            return Err(RenderError::InvalidConfig(
-                "produce hop must be at least one latent frame".into(),
-            ));
+        if self.produce_hop.0 == 0 || self.produce_hop > c.window {
+            return Err(RenderError::InvalidConfig(format!(
+                "produce hop must lie in 1..={} latent frames for the {} model, got {}",
+                c.window.0, c.size, self.produce_hop.0
+            )));
         }
+        let segment = self.produce_hop.start_sample(HOP);
         if self.crossfade > segment {
             return Err(RenderError::InvalidConfig(format!(
                 "crossfade {} is longer than a segment ({} sample frames)",
@@ -188,7 +189,7 @@ pub fn render_offline(
                 range: start..start + segment + config.crossfade,
             };
             backend.decode(&request, &mut rendered)?;
-            stream.release(p.latents);
+            stream.release(p.latents)?;
             if p.slot > 0 {
                 crossfade_into(&mut tail, &rendered[..fade * CHANNELS], CHANNELS, fade);
                 rendered[..fade * CHANNELS].copy_from_slice(&tail);

@@ -22,6 +22,11 @@ use crate::sampler::{SamplerKind, timestep};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
+/// Most denoise steps a stream accepts.
+pub const MAX_STEPS: u32 = 256;
+/// Most produces a stream lets wait.
+pub const MAX_QUEUE_CAP: usize = 16;
+
 /// How a stream runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StreamConfig {
@@ -52,6 +57,17 @@ pub enum StreamError {
     /// A config value the stream cannot run with.
     #[error("invalid stream config: {0}")]
     InvalidConfig(&'static str),
+    /// The knob state was made for another number of steps.
+    #[error("knob state has {found} steps, the stream {expected}")]
+    KnobSteps {
+        /// The stream's steps.
+        expected: usize,
+        /// The knob state's steps.
+        found: usize,
+    },
+    /// A buffer handed back that the stream did not lend, or twice.
+    #[error("latent buffer {0} was not lent by this stream or was already released")]
+    ForeignBuffer(u32),
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -94,8 +110,10 @@ pub struct TickInputs<'a> {
     pub conditioning: ConditioningHandle,
     /// Epochs of this tick's snapshot.
     pub epochs: Epochs,
-    /// Admit a new slot whose window starts at this latent frame, when a
-    /// slot is free.
+    /// Admit a new slot whose window starts at this latent frame. Nothing
+    /// is admitted while `steps` slots are in flight or no buffer is free
+    /// (the runner still holds too many produces); see
+    /// [`Stream::next_serial`] to tell.
     pub admit: Option<LatentFrames>,
 }
 
@@ -120,6 +138,7 @@ pub enum TickOutcome {
 pub struct Stream {
     config: StreamConfig,
     slots: VecDeque<Slot>,
+    owned: Vec<LatentHandle>,
     free: Vec<LatentHandle>,
     produced: VecDeque<Produce>,
     batch: StepBatch,
@@ -131,11 +150,11 @@ impl Stream {
     /// A stream with every buffer it will ever use allocated on `backend`:
     /// `steps` slots in flight, `queue_cap` waiting and one being rendered.
     pub fn new(config: StreamConfig, backend: &mut dyn Backend) -> Result<Self, StreamError> {
-        if config.steps == 0 {
-            return Err(StreamError::InvalidConfig("steps must be at least 1"));
+        if !(1..=MAX_STEPS).contains(&config.steps) {
+            return Err(StreamError::InvalidConfig("steps must lie in 1..=256"));
         }
-        if config.queue_cap == 0 {
-            return Err(StreamError::InvalidConfig("queue_cap must be at least 1"));
+        if !(1..=MAX_QUEUE_CAP).contains(&config.queue_cap) {
+            return Err(StreamError::InvalidConfig("queue_cap must lie in 1..=16"));
         }
         if let SamplerKind::Sde { churn } = config.sampler
             && !(0.0..=1.0).contains(&churn)
@@ -143,14 +162,17 @@ impl Stream {
             return Err(StreamError::InvalidConfig("SDE churn must lie in [0, 1]"));
         }
         let buffers = config.steps as usize + config.queue_cap + 1;
-        let free = (0..buffers)
+        backend.reserve(config.steps as usize)?;
+        let owned = (0..buffers)
             .map(|_| backend.alloc_latents())
             .collect::<Result<Vec<_>, _>>()?;
+        let free = owned.clone();
         let mut batch = StepBatch::with_capacity(config.steps as usize, KNOB_COUNT);
         batch.sampler = config.sampler;
         Ok(Self {
             config,
             slots: VecDeque::with_capacity(config.steps as usize),
+            owned,
             free,
             produced: VecDeque::with_capacity(config.queue_cap),
             batch,
@@ -202,6 +224,12 @@ impl Stream {
         backend: &mut dyn Backend,
         inputs: &TickInputs<'_>,
     ) -> Result<TickOutcome, StreamError> {
+        if inputs.knobs.steps() != self.config.steps as usize {
+            return Err(StreamError::KnobSteps {
+                expected: self.config.steps as usize,
+                found: inputs.knobs.steps(),
+            });
+        }
         if self.produced.len() >= self.config.queue_cap {
             return Ok(TickOutcome::QueueFull);
         }
@@ -261,10 +289,18 @@ impl Stream {
         self.produced.pop_front()
     }
 
-    /// Gives a produce's buffer back once nothing renders from it.
-    pub fn release(&mut self, latents: LatentHandle) {
-        debug_assert!(!self.free.contains(&latents), "buffer released twice");
+    /// Gives a produce's buffer back once nothing renders from it. A buffer
+    /// this stream did not lend, or one already back, is refused.
+    pub fn release(&mut self, latents: LatentHandle) -> Result<(), StreamError> {
+        let lent = self.owned.contains(&latents)
+            && !self.free.contains(&latents)
+            && !self.slots.iter().any(|s| s.latents == latents)
+            && !self.produced.iter().any(|p| p.latents == latents);
+        if !lent {
+            return Err(StreamError::ForeignBuffer(latents.index()));
+        }
         self.free.push(latents);
+        Ok(())
     }
 }
 
@@ -334,6 +370,9 @@ mod tests {
         fn counters(&self) -> BackendCounters {
             BackendCounters::default()
         }
+        fn reserve(&mut self, _: usize) -> Result<(), BackendError> {
+            Ok(())
+        }
     }
 
     fn inputs(knobs: &KnobState, epoch: u64, admit: Option<LatentFrames>) -> TickInputs<'_> {
@@ -370,7 +409,7 @@ mod tests {
             if let Some(p) = s.take_produce() {
                 assert!(matches!(out, TickOutcome::Stepped { produced: true, .. }));
                 produced.push(p);
-                s.release(p.latents);
+                s.release(p.latents).unwrap();
             }
         }
         // The first produce completes on the fourth tick; then one per tick.
@@ -416,7 +455,11 @@ mod tests {
         assert_eq!(out, TickOutcome::QueueFull);
         assert_eq!(b.batches.len(), forwards, "nothing stepped");
         let p = s.take_produce().unwrap();
-        s.release(p.latents);
+        s.release(p.latents).unwrap();
+        assert!(
+            matches!(s.release(p.latents), Err(StreamError::ForeignBuffer(_))),
+            "twice"
+        );
         assert!(matches!(
             s.tick(&mut b, &inputs(&knobs, 0, None)).unwrap(),
             TickOutcome::Stepped { .. }
@@ -453,6 +496,14 @@ mod tests {
             },
             StreamConfig {
                 queue_cap: 0,
+                ..StreamConfig::default()
+            },
+            StreamConfig {
+                queue_cap: 100_000_000,
+                ..StreamConfig::default()
+            },
+            StreamConfig {
+                steps: 10_000,
                 ..StreamConfig::default()
             },
             StreamConfig {

@@ -124,7 +124,9 @@ fn plan(args: &RenderArgs) -> anyhow::Result<Plan> {
         (Some(SamplerArg::Sde), _) | (None, Some(SamplerName::Sde)) => SamplerKind::Sde { churn },
         _ => SamplerKind::Ode,
     };
-    let default_hop = if size == ModelSize::Tiny { 4 } else { 8 };
+    if args.produce_hop.or(file.render.produce_hop) == Some(0) {
+        bail!("--produce-hop must be at least 1 latent frame");
+    }
     let mut knobs = KnobState::new(steps as usize);
     for (name, value) in file
         .knobs
@@ -143,11 +145,7 @@ fn plan(args: &RenderArgs) -> anyhow::Result<Plan> {
                 seed: args.seed.or(file.stream.seed).unwrap_or(0),
             },
             duration: SampleFrames::from_seconds(seconds, SAMPLE_RATE),
-            produce_hop: LatentFrames(
-                args.produce_hop
-                    .or(file.render.produce_hop)
-                    .unwrap_or(default_hop),
-            ),
+            produce_hop: LatentFrames(args.produce_hop.or(file.render.produce_hop).unwrap_or(0)), // 0: unset, resolved once the model is loaded
             crossfade: SampleFrames(args.crossfade.or(file.render.crossfade).unwrap_or(1024)),
         },
         knobs,
@@ -165,6 +163,15 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let weights =
         earshot::model::load_or_init(plan.weights.as_deref(), plan.size, plan.weights_seed)?;
     let mut backend = CpuBackend::new(&weights)?;
+    let mut config = plan.config;
+    if config.produce_hop.0 == 0 {
+        // Unset: the default depends on the model actually loaded.
+        config.produce_hop = LatentFrames(if weights.config().size == ModelSize::Tiny {
+            4
+        } else {
+            8
+        });
+    }
     let conditioning = ConditioningInput::null(backend.config().width);
     let mut wav =
         WavOut::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
@@ -174,7 +181,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         ))),
         None => Box::new(NullTrace),
     };
-    let total = plan.config.duration;
+    let total = config.duration;
     let bar = if args.quiet || total.as_seconds(SAMPLE_RATE) < 20.0 {
         ProgressBar::hidden()
     } else {
@@ -187,7 +194,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let mut finite = true;
     let stats = render_offline(
         &mut backend,
-        &plan.config,
+        &config,
         RenderInputs {
             knobs: &plan.knobs,
             conditioning: &conditioning,

@@ -78,7 +78,7 @@ impl Rig {
             if let Some(p) = self.tick() {
                 let mut x = vec![0.0; len];
                 self.backend.read_latents(p.latents, &mut x).unwrap();
-                self.stream.release(p.latents);
+                self.stream.release(p.latents).unwrap();
                 out.push(x);
             }
         }

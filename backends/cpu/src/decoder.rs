@@ -102,6 +102,33 @@ impl Decoder {
         })
     }
 
+    /// Sizes the buffers for `rows` latent frames of context and
+    /// `head_rows` frames through the head; a whole window is the most any
+    /// decode needs.
+    pub fn reserve(&mut self, rows: usize, head_rows: usize) {
+        let cfg = self.config;
+        let w = cfg.decoder_width;
+        let ws = &mut self.ws;
+        let k = LATENT_CHANNELS * DECODER_KERNEL;
+        for (v, len) in [
+            (&mut ws.im2col, rows * k),
+            (&mut ws.x, rows * w),
+            (&mut ws.dw, w),
+            (&mut ws.normed, rows * w),
+            (&mut ws.hidden, rows * DECODER_MLP_RATIO * w),
+            (&mut ws.y, rows * w),
+            (&mut ws.head, head_rows * cfg.head_outputs()),
+        ] {
+            ensure_len(v, len);
+        }
+    }
+
+    /// Sizes the buffers for a decode of a whole window.
+    pub fn reserve_window(&mut self) {
+        let frames = self.config.window.0 as usize;
+        self.reserve(frames, frames);
+    }
+
     /// Renders local samples `range` (relative to the window's first sample)
     /// of the latent `window` (`[frames, C]`) as interleaved stereo.
     pub fn decode(&mut self, window: &[f32], range: Range<i64>, out: &mut [f32]) {
@@ -117,22 +144,9 @@ impl Decoder {
         let g0 = (f_lo - ctx).max(0);
         let g1 = (f_hi + 1 + ctx).min(t_len);
         let rows = (g1 - g0) as usize;
+        self.reserve(rows, (f_hi - f_lo + 1) as usize);
         let ws = &mut self.ws;
         let k = LATENT_CHANNELS * DECODER_KERNEL;
-        for (v, len) in [
-            (&mut ws.im2col, rows * k),
-            (&mut ws.x, rows * w),
-            (&mut ws.dw, w),
-            (&mut ws.normed, rows * w),
-            (&mut ws.hidden, rows * DECODER_MLP_RATIO * w),
-            (&mut ws.y, rows * w),
-            (
-                &mut ws.head,
-                ((f_hi - f_lo + 1) as usize) * cfg.head_outputs(),
-            ),
-        ] {
-            ensure_len(v, len);
-        }
 
         // Embedding convolution as one product; taps outside the window are zero.
         for (r, col) in ws.im2col[..rows * k].chunks_exact_mut(k).enumerate() {

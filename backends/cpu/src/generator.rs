@@ -22,7 +22,7 @@ struct Block {
 /// of the conditioning tokens, and the pooled projection.
 #[derive(Debug, Clone, Default)]
 pub struct EncodedConditioning {
-    /// Per block, `[COND_TOKENS, 2 * width]`: keys then values.
+    /// Per block, `[COND_TOKENS, 2 * width]`: each token's key then its value.
     pub kv: Vec<Vec<f32>>,
     /// `[width]`: `pool_proj(pooled)`.
     pub pooled: Vec<f32>,
@@ -138,20 +138,10 @@ impl Generator {
         self.pool_proj.forward(pooled, 1, &mut out.pooled);
     }
 
-    /// Predicts the clean latents `x̂0 [slots × window × C]` for the noisy
-    /// `x` of every slot; returns the prediction (valid until the next call).
-    pub fn forward<'a, F>(&mut self, x: &[f32], slots: &SlotInputs<'a, F>) -> &[f32]
-    where
-        F: Fn(usize) -> &'a EncodedConditioning,
-    {
-        let cfg = self.config;
-        let (d, t_len, s) = (cfg.width, cfg.window.0 as usize, slots.t.len());
+    /// Sizes the activations for batches of up to `s` slots.
+    pub fn reserve(&mut self, s: usize) {
+        let (d, t_len) = (self.config.width, self.config.window.0 as usize);
         let rows = s * t_len;
-        let dims = Dims {
-            d,
-            frames: t_len,
-            slots: s,
-        };
         let ws = &mut self.ws;
         for (v, len) in [
             (&mut ws.h, rows * d),
@@ -170,6 +160,24 @@ impl Generator {
         ] {
             ensure_len(v, len);
         }
+    }
+
+    /// Predicts the clean latents `x̂0 [slots × window × C]` for the noisy
+    /// `x` of every slot; returns the prediction (valid until the next call).
+    pub fn forward<'a, F>(&mut self, x: &[f32], slots: &SlotInputs<'a, F>) -> &[f32]
+    where
+        F: Fn(usize) -> &'a EncodedConditioning,
+    {
+        let cfg = self.config;
+        let (d, t_len, s) = (cfg.width, cfg.window.0 as usize, slots.t.len());
+        let rows = s * t_len;
+        let dims = Dims {
+            d,
+            frames: t_len,
+            slots: s,
+        };
+        self.reserve(s);
+        let ws = &mut self.ws;
 
         // c = t_mlp(t) + pool_proj(pooled) + knob_mlp(k), then silu(c) once.
         for (i, &t) in slots.t.iter().enumerate() {

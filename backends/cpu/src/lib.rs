@@ -93,6 +93,17 @@ impl Backend for CpuBackend {
         &self.config
     }
 
+    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
+        let n = self.config.window_len();
+        self.generator.reserve(max_slots);
+        self.decoder.reserve_window();
+        ensure_len(&mut self.gathered, max_slots * n);
+        ensure_len(&mut self.noise, n);
+        self.timesteps
+            .reserve(max_slots.saturating_sub(self.timesteps.len()));
+        Ok(())
+    }
+
     fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
         self.latents.push(vec![0.0; self.config.window_len()]);
         self.counters.device_allocs += 1;

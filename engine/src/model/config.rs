@@ -168,8 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn decoder_margin_covers_the_receptive_field() {
-        let c = ModelSize::Tiny.config();
-        assert_eq!(c.decoder_margin(), LatentFrames(1 + 3 * 3));
+    fn decoder_margins_are_the_documented_ones() {
+        let margins = ModelSize::ALL.map(|s| s.config().decoder_margin().0);
+        assert_eq!(
+            margins,
+            [10, 16, 28],
+            "docs/reference-model.md states these"
+        );
     }
 }

@@ -32,7 +32,7 @@ pub const VOICE_MULTIPLES: [usize; 8] = [2, 3, 4, 5, 6, 8, 10, 12];
 /// Latent channel that carries each knob; density has none of its own and
 /// fans out to every voice channel instead.
 pub const KNOB_CHANNELS: [Option<usize>; KNOB_COUNT] = [Some(0), Some(1), None, Some(3)];
-/// The knob that sets how many voices sound.
+/// The knob that sets how strongly the voices sound.
 const DENSITY_KNOB: usize = 2;
 /// How far the density feature moves every voice channel.
 const DENSITY_GAIN: f32 = 0.2;

@@ -53,7 +53,7 @@ pub const KNOBS: [KnobSpec; KNOB_COUNT] = [
         max: 1.0,
         default: 0.5,
         unit: "",
-        description: "how many of the eight voices of the chord sound at once",
+        description: "how strongly the eight voices of the chord sound",
     },
     KnobSpec {
         name: "warmth",
