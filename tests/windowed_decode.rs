@@ -13,11 +13,7 @@ use earshot::engine::{Backend, LatentFrames, SampleFrames};
 #[test]
 fn windowed_ranges_equal_the_full_decode() {
     let mut rig = Rig::new(SamplerKind::Ode, 3);
-    let produce = loop {
-        if let Some(p) = rig.tick() {
-            break p;
-        }
-    };
+    let produce = rig.first_produce();
     let cfg = *rig.backend.config();
     let start = produce.anchor.start_sample(HOP);
     let len = cfg.window.0 * HOP.0;
@@ -61,11 +57,7 @@ fn a_window_never_reads_latents_beyond_its_margin() {
     // Poisoning every latent outside the needed frames + margin must not
     // change the rendered range.
     let mut rig = Rig::new(SamplerKind::Ode, 4);
-    let produce = loop {
-        if let Some(p) = rig.tick() {
-            break p;
-        }
-    };
+    let produce = rig.first_produce();
     let cfg = *rig.backend.config();
     let c = earshot::engine::model::config::LATENT_CHANNELS;
     let start = produce.anchor.start_sample(HOP);
@@ -107,11 +99,7 @@ fn a_window_never_reads_latents_beyond_its_margin() {
 #[test]
 fn ranges_outside_the_window_are_refused() {
     let mut rig = Rig::new(SamplerKind::Ode, 3);
-    let produce = loop {
-        if let Some(p) = rig.tick() {
-            break p;
-        }
-    };
+    let produce = rig.first_produce();
     let end =
         produce.anchor.start_sample(HOP) + SampleFrames(rig.backend.config().window.0 * HOP.0);
     let mut out = vec![0.0; 200];

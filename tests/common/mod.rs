@@ -70,6 +70,15 @@ impl Rig {
         self.stream.take_produce()
     }
 
+    /// Ticks until the first produce comes out.
+    pub fn first_produce(&mut self) -> Produce {
+        loop {
+            if let Some(p) = self.tick() {
+                return p;
+            }
+        }
+    }
+
     /// Runs until `n` produces came out; returns their latents in order.
     pub fn produce_latents(&mut self, n: usize) -> Vec<Vec<f32>> {
         let len = self.backend.config().window_len();
