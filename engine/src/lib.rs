@@ -24,6 +24,7 @@ pub mod conditioning;
 pub mod epoch;
 pub mod frames;
 pub mod knobs;
+pub mod lead;
 pub mod model;
 pub mod offline;
 pub mod patch;
