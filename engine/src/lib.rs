@@ -21,6 +21,7 @@
 pub mod backend;
 pub mod clock;
 pub mod conditioning;
+pub mod control;
 pub mod epoch;
 pub mod frames;
 pub mod knobs;
@@ -29,7 +30,9 @@ pub mod model;
 pub mod offline;
 pub mod patch;
 pub mod rng;
+pub mod runner;
 pub mod sampler;
+pub mod sim;
 pub mod stream;
 pub mod trace;
 

@@ -19,7 +19,7 @@ use crate::knobs::KnobState;
 use crate::model::config::{CHANNELS, HOP};
 use crate::patch::crossfade_into;
 use crate::stream::{Stream, StreamConfig, StreamError, TickInputs};
-use crate::trace::{TraceEvent, TraceSink};
+use crate::trace::{PatchKind, TraceEvent, TraceSink};
 use std::time::{Duration, Instant};
 
 /// What to render.
@@ -198,6 +198,7 @@ pub fn render_offline(
             (out.samples)(&rendered[..keep * CHANNELS]).map_err(RenderError::Sink)?;
             tail.copy_from_slice(&rendered[segment.as_usize() * CHANNELS..]);
             out.trace.emit(&TraceEvent::Patch {
+                kind: PatchKind::Offline,
                 at: clock.now(),
                 position,
                 length: segment + config.crossfade,

@@ -42,6 +42,8 @@ pub enum TraceEvent {
     },
     /// A rendered slice was written into the output.
     Patch {
+        /// Why it was written.
+        kind: PatchKind,
         /// Clock time.
         at: SampleFrames,
         /// First sample frame written.
@@ -57,6 +59,20 @@ pub enum TraceEvent {
         /// The lead it was placed at.
         lead: SampleFrames,
     },
+}
+
+/// Why a patch was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatchKind {
+    /// The regular write at playhead + lead after a produce.
+    Frontier,
+    /// The second write nearer the playhead after a produce during control activity.
+    Near,
+    /// A write from the existing timeline because no fresh produce came in time.
+    GapFill,
+    /// An offline render's segment.
+    Offline,
 }
 
 /// Where trace events go.

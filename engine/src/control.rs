@@ -1,0 +1,102 @@
+//! The control side's shared state: what the runner snapshots at every tick
+//! boundary under the state lock, held for microseconds.
+
+use crate::clock::Clock;
+use crate::frames::SampleFrames;
+use crate::knobs::{KnobError, KnobState};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Knob values and the time of the last inbound change.
+#[derive(Debug, Clone)]
+pub struct ControlState {
+    /// Current knob values and their epoch.
+    pub knobs: KnobState,
+    /// Clock time of the last accepted control change.
+    pub last_activity: Option<SampleFrames>,
+}
+
+/// The state lock and the clock changes are stamped with; cheap to clone.
+#[derive(Clone)]
+pub struct Control {
+    state: Arc<Mutex<ControlState>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control").finish_non_exhaustive()
+    }
+}
+
+impl Control {
+    /// Knobs at their defaults for a stream of `steps` steps.
+    pub fn new(steps: usize, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(ControlState {
+                knobs: KnobState::new(steps),
+                last_activity: None,
+            })),
+            clock,
+        }
+    }
+
+    /// The lock; a panic while it was held elsewhere does not poison the
+    /// state for the engine (knob state is always left consistent).
+    pub fn lock(&self) -> MutexGuard<'_, ControlState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets a knob; returns whether anything changed. Bad input changes
+    /// nothing (contract 7).
+    pub fn set_knob(&self, name: &str, value: f32) -> Result<bool, KnobError> {
+        let now = self.clock.now();
+        let mut s = self.lock();
+        let changed = s.knobs.set(name, value)?;
+        if changed {
+            s.last_activity = Some(now);
+        }
+        Ok(changed)
+    }
+
+    /// Sets a knob's per-step curve; returns whether anything changed.
+    pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<bool, KnobError> {
+        let now = self.clock.now();
+        let mut s = self.lock();
+        let changed = s.knobs.set_curve(name, values)?;
+        if changed {
+            s.last_activity = Some(now);
+        }
+        Ok(changed)
+    }
+
+    /// Copies the state into `into` (reusing its memory) under the lock.
+    pub fn snapshot(&self, into: &mut ControlState) {
+        into.clone_from(&self.lock());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::VirtualClock;
+
+    #[test]
+    fn changes_are_stamped_and_bad_ones_change_nothing() {
+        let clock = VirtualClock::new();
+        let control = Control::new(8, Arc::new(clock.clone()));
+        clock.spend(SampleFrames(480));
+        assert_eq!(control.set_knob("brightness", 0.9), Ok(true));
+        assert!(control.set_knob("brightness", f32::NAN).is_err());
+        let mut snap = ControlState {
+            knobs: KnobState::new(8),
+            last_activity: None,
+        };
+        control.snapshot(&mut snap);
+        assert_eq!(snap.knobs.epoch(), 1);
+        assert_eq!(snap.last_activity, Some(SampleFrames(480)));
+        clock.spend(SampleFrames(480));
+        assert_eq!(control.set_knob("brightness", 0.9), Ok(false), "same value: no change");
+        control.snapshot(&mut snap);
+        assert_eq!(snap.last_activity, Some(SampleFrames(480)));
+    }
+}

@@ -1,0 +1,409 @@
+//! The runner: one tick loop per engine. Each tick takes a snapshot of the
+//! control state under the state lock (microseconds), runs one batched step
+//! over all slots, delivers a produce in the same tick it completes, writes
+//! the frontier at playhead + lead, then the near repatch; without a fresh
+//! produce it gap-fills from the current timeline so the buffer never runs
+//! dry.
+//!
+//! The same [`Runner::tick`] serves live playback (a thread calls it in a
+//! loop, see [`thread`]) and the virtual clock (a driver calls it and lets
+//! the output side catch up through [`OutputSync`] before every patch).
+
+pub mod plan;
+pub mod thread;
+
+use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest};
+use crate::clock::Clock;
+use crate::conditioning::ConditioningInput;
+use crate::control::{Control, ControlState};
+use crate::epoch::Epochs;
+use crate::frames::SampleFrames;
+use crate::knobs::KnobState;
+use crate::lead::{LeadConfig, LeadConfigError, LeadController};
+use crate::model::config::CHANNELS;
+use crate::playback::{Patch, PatchBuffer, PatchWriter};
+use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
+use crate::trace::{PatchKind, TraceEvent, TraceSink};
+use plan::{WindowSpan, admission_anchor, clip};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// How the runner runs; every latency feature has a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RunnerConfig {
+    /// Steps, sampler, queue_cap and seed of the stream.
+    pub stream: StreamConfig,
+    /// The lead controller's parameters.
+    pub lead: LeadConfig,
+    /// Write the near repatch after a fresh produce during control activity.
+    pub near_repatch: bool,
+    /// How long after the last control change the near repatch stays on
+    /// (default 2 s).
+    pub activity_window: SampleFrames,
+    /// Deliver a produce in the tick it completes (off: one tick later).
+    pub same_tick_delivery: bool,
+    /// The shortest frontier chunk, whatever the interval (default 512).
+    pub min_chunk: SampleFrames,
+    /// Overlap of a gap-fill with what is already written, so the output
+    /// side crossfades into it (default 256, the playback fade).
+    pub overlap: SampleFrames,
+    /// Interval assumed before the first produce (default 4800 = 100 ms).
+    pub initial_interval: SampleFrames,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            stream: StreamConfig::default(),
+            lead: LeadConfig::default(),
+            near_repatch: true,
+            activity_window: SampleFrames(96_000),
+            same_tick_delivery: true,
+            min_chunk: SampleFrames(512),
+            overlap: SampleFrames(256),
+            initial_interval: SampleFrames(4_800),
+        }
+    }
+}
+
+/// Why the runner stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The stream refused its config or failed.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The lead parameters are invalid.
+    #[error(transparent)]
+    Lead(#[from] LeadConfigError),
+}
+
+/// Lets the output side catch up with the clock before a patch is sent.
+/// Live output runs on its own thread and needs nothing; a virtual-clock
+/// driver renders the output up to `now`.
+pub trait OutputSync {
+    /// The output should have played everything before `now`.
+    fn sync(&mut self, now: SampleFrames);
+}
+
+/// Live output: the sound card plays on its own.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LiveOutput;
+
+impl OutputSync for LiveOutput {
+    fn sync(&mut self, _now: SampleFrames) {}
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// A produce was delivered (rendered) this tick.
+    pub delivered: bool,
+    /// Patches sent this tick.
+    pub patches: u32,
+    /// Patches that could not be written (no free buffer or a full ring).
+    pub skipped: u32,
+}
+
+/// Counters of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunnerCounters {
+    /// Ticks run.
+    pub ticks: u64,
+    /// Produces delivered.
+    pub produces: u64,
+    /// Frontier patches sent.
+    pub frontier: u64,
+    /// Near repatches sent.
+    pub near: u64,
+    /// Gap-fill patches sent.
+    pub gap_fill: u64,
+    /// Patches sent after the playhead had passed their start.
+    pub late: u64,
+    /// Patches not written for want of a buffer or ring space.
+    pub skipped: u64,
+}
+
+/// The tick loop's state.
+pub struct Runner {
+    config: RunnerConfig,
+    backend: Box<dyn Backend>,
+    stream: Stream,
+    lead: LeadController,
+    writer: PatchWriter,
+    spare: Option<PatchBuffer>,
+    control: Control,
+    snapshot: ControlState,
+    clock: Arc<dyn Clock>,
+    trace: Box<dyn TraceSink>,
+    conditioning: ConditioningHandle,
+    timeline: Option<Produce>,
+    pending: Option<Produce>,
+    written_until: SampleFrames,
+    last_produce_at: Option<SampleFrames>,
+    counters: RunnerCounters,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("counters", &self.counters).finish_non_exhaustive()
+    }
+}
+
+/// Everything a runner is built from.
+pub struct RunnerParts {
+    /// The model runtime.
+    pub backend: Box<dyn Backend>,
+    /// The runner side of the playback channel.
+    pub writer: PatchWriter,
+    /// The control state shared with the control side.
+    pub control: Control,
+    /// The clock of the run.
+    pub clock: Arc<dyn Clock>,
+    /// Where trace events go.
+    pub trace: Box<dyn TraceSink>,
+    /// The conditioning to start with.
+    pub conditioning: ConditioningInput,
+}
+
+impl Runner {
+    /// Allocates the stream's buffers and encodes the starting conditioning.
+    pub fn new(config: RunnerConfig, parts: RunnerParts) -> Result<Self, RunnerError> {
+        let RunnerParts {
+            mut backend,
+            writer,
+            control,
+            clock,
+            trace,
+            conditioning,
+        } = parts;
+        let stream = Stream::new(config.stream, backend.as_mut())?;
+        let conditioning = backend.encode(&conditioning)?;
+        let snapshot = ControlState {
+            knobs: KnobState::new(config.stream.steps as usize),
+            last_activity: None,
+        };
+        Ok(Self {
+            lead: LeadController::new(config.lead)?,
+            config,
+            backend,
+            stream,
+            writer,
+            spare: None,
+            control,
+            snapshot,
+            clock,
+            trace,
+            conditioning,
+            timeline: None,
+            pending: None,
+            written_until: SampleFrames::ZERO,
+            last_produce_at: None,
+            counters: RunnerCounters::default(),
+        })
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> RunnerCounters {
+        self.counters
+    }
+
+    /// The lead controller's state.
+    pub fn lead(&self) -> &LeadController {
+        &self.lead
+    }
+
+    /// The backend, for its counters.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// How far ahead patches cover.
+    pub fn written_until(&self) -> SampleFrames {
+        self.written_until
+    }
+
+    fn interval(&self) -> SampleFrames {
+        self.lead.interval_ema().unwrap_or(self.config.initial_interval)
+    }
+
+    fn chunk(&self) -> SampleFrames {
+        self.interval().max(self.config.min_chunk)
+    }
+
+    /// One turn of the loop.
+    pub fn tick(&mut self, output: &mut dyn OutputSync) -> Result<TickReport, RunnerError> {
+        let tick = self.stream.ticks();
+        self.trace.emit(&TraceEvent::TickStart { tick, at: self.clock.now() });
+        self.control.snapshot(&mut self.snapshot);
+        let epochs = Epochs {
+            knob: self.snapshot.knobs.epoch(),
+            conditioning: 0,
+        };
+        let playhead = self.writer.playhead();
+        let anchor = admission_anchor(
+            self.backend.config(),
+            playhead,
+            self.config.stream.steps,
+            self.interval(),
+            self.lead.near_lead(),
+            self.lead.lead() + self.chunk(),
+        );
+        let outcome = self.stream.tick(
+            self.backend.as_mut(),
+            &TickInputs {
+                knobs: &self.snapshot.knobs,
+                conditioning: self.conditioning,
+                epochs,
+                admit: Some(anchor),
+            },
+        )?;
+        let mut report = TickReport::default();
+        let fresh = match (self.config.same_tick_delivery, self.stream.take_produce()) {
+            (true, p) => p,
+            (false, p) => std::mem::replace(&mut self.pending, p),
+        };
+        if let Some(produce) = fresh {
+            self.deliver(produce, output, &mut report)?;
+        } else {
+            self.gap_fill(output, &mut report)?;
+        }
+        let slots = match outcome {
+            TickOutcome::Stepped { slots, .. } => slots,
+            TickOutcome::QueueFull | TickOutcome::Idle => 0,
+        };
+        self.counters.ticks += 1;
+        self.trace.emit(&TraceEvent::TickEnd {
+            tick,
+            at: self.clock.now(),
+            slots,
+        });
+        Ok(report)
+    }
+
+    fn deliver(&mut self, produce: Produce, output: &mut dyn OutputSync, report: &mut TickReport) -> Result<(), RunnerError> {
+        let now = self.clock.now();
+        if let Some(last) = self.last_produce_at {
+            self.lead.observe(now.saturating_sub(last));
+        }
+        self.last_produce_at = Some(now);
+        self.counters.produces += 1;
+        report.delivered = true;
+        self.trace.emit(&TraceEvent::Produce {
+            tick: produce.tick,
+            at: now,
+            slot: produce.slot,
+            anchor: produce.anchor,
+            epochs: produce.epochs,
+        });
+        let span = WindowSpan::new(self.backend.config(), produce.anchor);
+        let playhead = self.writer.playhead();
+        let lead = self.lead.lead();
+        // Fresh content replaces everything from playhead + lead on; a hole
+        // before that (start-up, a stall) is filled from the same produce.
+        let covered = self.written_until.saturating_sub(self.config.overlap).max(playhead);
+        let start = (playhead + lead).min(covered);
+        let end = self.written_until.max(playhead + lead + self.chunk());
+        if let Some(range) = clip(start..end, &span.exact) {
+            self.write(&produce, range, PatchKind::Frontier, lead, output, report)?;
+        }
+        let active = self
+            .snapshot
+            .last_activity
+            .is_some_and(|t| now.saturating_sub(t) <= self.config.activity_window);
+        if self.config.near_repatch && active {
+            let near = self.lead.near_lead();
+            let playhead = self.writer.playhead();
+            if let Some(range) = clip(playhead + near..playhead + lead, &span.exact) {
+                self.write(&produce, range, PatchKind::Near, near, output, report)?;
+            }
+        }
+        if let Some(old) = self.timeline.replace(produce) {
+            self.stream.release(old.latents)?;
+        }
+        Ok(())
+    }
+
+    fn gap_fill(&mut self, output: &mut dyn OutputSync, report: &mut TickReport) -> Result<(), RunnerError> {
+        let Some(timeline) = self.timeline else {
+            return Ok(());
+        };
+        let playhead = self.writer.playhead();
+        let lead = self.lead.lead();
+        let wanted_end = playhead + lead + self.chunk();
+        if self.written_until >= wanted_end {
+            return Ok(());
+        }
+        // Past the exact span the decode is still defined (zero padding at
+        // the window's edge); rougher audio beats silence.
+        let span = WindowSpan::new(self.backend.config(), timeline.anchor);
+        let start = self.written_until.saturating_sub(self.config.overlap).max(playhead);
+        if let Some(range) = clip(start..wanted_end, &span.full) {
+            self.write(&timeline, range, PatchKind::GapFill, lead, output, report)?;
+        }
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        produce: &Produce,
+        range: Range<SampleFrames>,
+        kind: PatchKind,
+        lead: SampleFrames,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<(), RunnerError> {
+        let Some(mut buffer) = self.spare.take().or_else(|| self.writer.acquire()) else {
+            report.skipped += 1;
+            self.counters.skipped += 1;
+            return Ok(());
+        };
+        let frames = (range.end - range.start).as_usize().min(buffer.capacity() / CHANNELS);
+        let range = range.start..range.start + SampleFrames(frames as u64);
+        let request = DecodeRequest {
+            latents: produce.latents,
+            anchor: produce.anchor,
+            range: range.clone(),
+        };
+        self.backend.decode(&request, &mut buffer.as_mut_slice()[..frames * CHANNELS])?;
+        let now = self.clock.now();
+        output.sync(now);
+        let playhead = self.writer.playhead();
+        let late = range.start < playhead;
+        let patch = Patch {
+            start: range.start,
+            len: SampleFrames(frames as u64),
+            epochs: produce.epochs,
+            buffer,
+        };
+        if let Err(back) = self.writer.send(patch) {
+            self.spare = Some(back.buffer);
+            report.skipped += 1;
+            self.counters.skipped += 1;
+            return Ok(());
+        }
+        self.written_until = self.written_until.max(range.end);
+        report.patches += 1;
+        self.counters.late += u64::from(late);
+        match kind {
+            PatchKind::Frontier => self.counters.frontier += 1,
+            PatchKind::Near => self.counters.near += 1,
+            PatchKind::GapFill => self.counters.gap_fill += 1,
+            PatchKind::Offline => {}
+        }
+        self.trace.emit(&TraceEvent::Patch {
+            kind,
+            at: now,
+            position: range.start,
+            length: range.end - range.start,
+            epochs: produce.epochs,
+            late,
+            trimmed: playhead.saturating_sub(range.start).min(range.end - range.start),
+            lead,
+        });
+        Ok(())
+    }
+}

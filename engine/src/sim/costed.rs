@@ -1,0 +1,120 @@
+//! A backend whose every call costs modelled time on a virtual clock.
+
+use crate::backend::{
+    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
+    StepBatch,
+};
+use crate::clock::{Clock, VirtualClock};
+use crate::conditioning::ConditioningInput;
+use crate::frames::SampleFrames;
+use crate::model::ModelConfig;
+use serde::{Deserialize, Serialize};
+
+/// Durations of the stages, in sample frames of virtual time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostModel {
+    /// Fixed cost of one batched step.
+    pub step_base: SampleFrames,
+    /// Added per slot in the batch.
+    pub step_per_slot: SampleFrames,
+    /// Fixed cost of one decode.
+    pub decode_base: SampleFrames,
+    /// Added per 1024 sample frames decoded (rounded up).
+    pub decode_per_1024: SampleFrames,
+    /// Cost of an encode.
+    pub encode: SampleFrames,
+}
+
+impl CostModel {
+    /// The cost of a step over `slots` slots.
+    pub fn step(&self, slots: usize) -> SampleFrames {
+        self.step_base + SampleFrames(self.step_per_slot.0 * slots as u64)
+    }
+
+    /// The cost of decoding `frames` sample frames.
+    pub fn decode(&self, frames: SampleFrames) -> SampleFrames {
+        self.decode_base + SampleFrames(self.decode_per_1024.0 * frames.0.div_ceil(1024))
+    }
+}
+
+/// Wraps a backend; each call first lets its modelled cost pass on the clock.
+pub struct CostedBackend<B> {
+    inner: B,
+    clock: VirtualClock,
+    costs: CostModel,
+    /// Extra virtual time added to the next steps, one entry per step.
+    stalls: std::collections::VecDeque<(u64, SampleFrames)>,
+}
+
+impl<B: Backend> CostedBackend<B> {
+    /// Wraps `inner`, spending `costs` on `clock`.
+    pub fn new(inner: B, clock: VirtualClock, costs: CostModel) -> Self {
+        Self {
+            inner,
+            clock,
+            costs,
+            stalls: Default::default(),
+        }
+    }
+
+    /// Makes forward number `forward` (0-based, counted by the backend)
+    /// take `extra` longer: an injected stall.
+    pub fn stall_step(&mut self, forward: u64, extra: SampleFrames) {
+        self.stalls.push_back((forward, extra));
+    }
+
+    /// The wrapped backend.
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+}
+
+impl<B: Backend> Backend for CostedBackend<B> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn config(&self) -> &ModelConfig {
+        self.inner.config()
+    }
+    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
+        self.inner.reserve(max_slots)
+    }
+    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
+        self.inner.alloc_latents()
+    }
+    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
+        self.clock.spend(self.costs.encode);
+        self.inner.encode(input)
+    }
+    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
+        self.inner.release_conditioning(handle)
+    }
+    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
+        let forward = self.inner.counters().forwards;
+        let mut cost = self.costs.step(batch.slots.len());
+        while let Some(&(at, extra)) = self.stalls.front() {
+            if at > forward {
+                break;
+            }
+            if at == forward {
+                cost += extra;
+            }
+            self.stalls.pop_front();
+        }
+        self.clock.spend(cost);
+        self.inner.step(batch)
+    }
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        self.clock.spend(self.costs.decode(request.range.end - request.range.start));
+        self.inner.decode(request, out)
+    }
+    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
+        self.inner.read_latents(handle, out)
+    }
+    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
+        self.inner.write_latents(handle, values)
+    }
+    fn counters(&self) -> BackendCounters {
+        self.inner.counters()
+    }
+}

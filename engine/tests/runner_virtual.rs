@@ -1,0 +1,164 @@
+//! The runner on the virtual clock with the signal model: coverage without
+//! underruns, the near repatch making a change audible sooner, stalls
+//! shorter than the lead absorbed, longer ones counted and recovered from,
+//! and a shutdown that never hangs.
+
+use earshot_engine::clock::{Clock, VirtualClock};
+use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::control::Control;
+use earshot_engine::frames::SampleFrames;
+use earshot_engine::playback::{PlaybackConfig, PlaybackStats, playback};
+use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
+use earshot_engine::sim::{CostModel, CostedBackend, SignalBackend, VirtualOutput};
+use earshot_engine::trace::{MemoryTrace, NullTrace, TraceEvent, TraceSink};
+use std::sync::{Arc, Mutex};
+
+const RATE: u64 = 48_000;
+
+/// 10 ms per tick at any batch, decode 1 ms per 1024 frames.
+fn costs() -> CostModel {
+    CostModel {
+        step_base: SampleFrames(480),
+        step_per_slot: SampleFrames(0),
+        decode_base: SampleFrames(24),
+        decode_per_1024: SampleFrames(48),
+        encode: SampleFrames(0),
+    }
+}
+
+struct Sim {
+    clock: VirtualClock,
+    control: Control,
+    runner: Runner,
+    output: VirtualOutput,
+    stats: PlaybackStats,
+}
+
+/// Shares a trace with the test after the runner took its sink.
+#[derive(Clone, Default)]
+struct SharedTrace(Arc<Mutex<MemoryTrace>>);
+
+impl TraceSink for SharedTrace {
+    fn emit(&mut self, event: &TraceEvent) {
+        self.0.lock().unwrap().emit(event);
+    }
+}
+
+fn sim(config: RunnerConfig, stalls: &[(u64, u64)], trace: Box<dyn TraceSink>) -> Sim {
+    let clock = VirtualClock::new();
+    let mut backend = CostedBackend::new(SignalBackend::default(), clock.clone(), costs());
+    for &(forward, extra) in stalls {
+        backend.stall_step(forward, SampleFrames(extra));
+    }
+    let (writer, output, stats) = playback(PlaybackConfig::default(), 2).unwrap();
+    let control = Control::new(config.stream.steps as usize, Arc::new(clock.clone()));
+    let runner = Runner::new(
+        config,
+        RunnerParts {
+            backend: Box::new(backend),
+            writer,
+            control: control.clone(),
+            clock: Arc::new(clock.clone()),
+            trace,
+            conditioning: ConditioningInput::null(128),
+        },
+    )
+    .unwrap();
+    Sim {
+        clock,
+        control,
+        runner,
+        output: VirtualOutput::new(output, 128, true),
+        stats,
+    }
+}
+
+impl Sim {
+    fn run_until(&mut self, t: u64) {
+        while self.clock.now().0 < t {
+            self.runner.tick(&mut self.output).unwrap();
+            self.output.catch_up(self.clock.now());
+        }
+    }
+
+    /// First time at or after `from` where the played sine's peak over one
+    /// period reaches `level`.
+    fn first_at_level(&self, from: u64, level: f32) -> Option<u64> {
+        let rec = self.output.recording();
+        let frames = rec.len() as u64 / 2;
+        (from / 128 * 128..frames).step_by(128).find(|&f| {
+            let block = &rec[(f * 2) as usize..((f + 128) * 2) as usize];
+            block.iter().fold(0.0f32, |m, v| m.max(v.abs())) >= level
+        })
+    }
+}
+
+#[test]
+fn steady_ticks_keep_the_buffer_covered() {
+    let mut s = sim(RunnerConfig::default(), &[], Box::new(NullTrace));
+    s.run_until(5 * RATE);
+    let c = s.runner.counters();
+    assert!(c.produces > 400, "one produce per 10 ms tick: {c:?}");
+    assert_eq!(s.stats.underruns(), 0, "{c:?}");
+    let ema = s.runner.lead().interval_ema().expect("intervals observed").0;
+    assert!((480..700).contains(&ema), "a tick is one step plus one decode: {ema}");
+    assert_eq!(s.runner.lead().lead(), SampleFrames(12_000), "the floor");
+    assert!(s.runner.written_until() >= s.stats.playhead() + SampleFrames(12_000));
+}
+
+#[test]
+fn near_repatch_makes_a_change_audible_sooner() {
+    let mut latency = Vec::new();
+    for near in [true, false] {
+        let config = RunnerConfig {
+            near_repatch: near,
+            ..RunnerConfig::default()
+        };
+        let mut s = sim(config, &[], Box::new(NullTrace));
+        s.run_until(2 * RATE);
+        let at = s.clock.now().0;
+        assert_eq!(s.control.set_knob("brightness", 1.0), Ok(true));
+        s.run_until(4 * RATE);
+        let heard = s.first_at_level(at, 0.45).expect("the change is heard");
+        latency.push(heard - at);
+        assert_eq!(s.stats.underruns(), 0);
+    }
+    let (with, without) = (latency[0], latency[1]);
+    assert!(with < without, "near repatch {with} vs frontier only {without} frames");
+    assert!(without >= 12_000, "without it the floor of the lead bounds latency: {without}");
+    assert!(with <= 4_800, "with it a change is heard within 100 ms: {with}");
+}
+
+#[test]
+fn a_stall_shorter_than_the_lead_causes_no_underrun() {
+    let mut s = sim(RunnerConfig::default(), &[(300, 4_800)], Box::new(NullTrace));
+    s.run_until(6 * RATE);
+    assert_eq!(s.stats.underruns(), 0);
+    assert!(s.runner.lead().stalls() >= 1);
+}
+
+#[test]
+fn a_stall_longer_than_the_lead_is_counted_and_recovered_from() {
+    let trace = SharedTrace::default();
+    let mut s = sim(RunnerConfig::default(), &[(300, 48_000)], Box::new(trace.clone()));
+    s.run_until(8 * RATE);
+    let underruns = s.stats.underruns();
+    assert!(underruns >= 1, "a 1 s stall outruns a 0.25 s lead");
+    let before = s.stats.underrun_frames();
+    s.run_until(10 * RATE);
+    assert_eq!(s.stats.underrun_frames(), before, "recovered: no new underruns");
+    let events = &trace.0.lock().unwrap().events;
+    assert!(events.iter().any(|e| matches!(e, TraceEvent::Patch { .. })));
+}
+
+#[test]
+fn without_same_tick_delivery_it_still_plays() {
+    let config = RunnerConfig {
+        same_tick_delivery: false,
+        ..RunnerConfig::default()
+    };
+    let mut s = sim(config, &[], Box::new(NullTrace));
+    s.run_until(3 * RATE);
+    assert_eq!(s.stats.underruns(), 0);
+    assert!(s.runner.counters().produces > 250);
+}
