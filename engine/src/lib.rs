@@ -3,9 +3,9 @@
 //! The engine of earshot, free of any device or sound card: the clock
 //! (real and virtual), the stream of slots with its sampler and noise
 //! contract, the backend trait every model runtime implements, knob and
-//! conditioning state with epochs, the trace, and the reference model
-//! family's specification (geometry, tensor manifest, weights loading and
-//! deterministic init).
+//! conditioning state with epochs, the trace, the playback buffer with its
+//! patch channel, and the reference model family's specification
+//! (geometry, tensor manifest, weights loading and deterministic init).
 //!
 //! Promises: every position is an integer count of sample frames; the same
 //! seed and inputs give bit-identical latents on the reference backend; bad
@@ -29,6 +29,7 @@ pub mod lead;
 pub mod model;
 pub mod offline;
 pub mod patch;
+pub mod playback;
 pub mod rng;
 pub mod runner;
 pub mod sampler;

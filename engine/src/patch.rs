@@ -8,6 +8,15 @@
 //! the seam is inaudible, and the curve's slope is zero at both ends. After
 //! the fade the new slice replaces the old.
 
+/// The new content's weight at frame `i` of a `fade`-frame crossfade; the old
+/// content's weight is one minus this. Exposed per frame so a writer that
+/// fades across a ring's wrap, or a gain ramp, uses the very same curve.
+pub fn fade_in_gain(i: usize, fade: usize) -> f32 {
+    debug_assert!(i < fade);
+    let x = (i as f32 + 0.5) / fade as f32;
+    (std::f32::consts::FRAC_PI_2 * x).sin().powi(2)
+}
+
 /// Crossfades interleaved `src` into `dst` (same length, `channels` per
 /// frame) over the first `fade` frames, then copies the rest. Allocates
 /// nothing.
@@ -16,8 +25,7 @@ pub fn crossfade_into(dst: &mut [f32], src: &[f32], channels: usize, fade: usize
     let frames = dst.len() / channels;
     let fade = fade.min(frames);
     for i in 0..fade {
-        let x = (i as f32 + 0.5) / fade as f32;
-        let g_new = (std::f32::consts::FRAC_PI_2 * x).sin().powi(2);
+        let g_new = fade_in_gain(i, fade);
         let g_old = 1.0 - g_new;
         for c in 0..channels {
             let k = i * channels + c;

@@ -1,0 +1,339 @@
+//! The output's end: applies patches and plays the buffer from the
+//! playhead. Runs in the audio callback or a plugin host's `process()`, so
+//! nothing here locks, allocates, frees, blocks or logs.
+
+use super::message::{Patch, PatchBuffer, ToOutput};
+use super::ring::Ring;
+use super::stats::Shared;
+use crate::frames::SampleFrames;
+use crate::patch::fade_in_gain;
+use rtrb::{Consumer, Producer, PushError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// The output side's handle: `Send`, not `Sync`; the one thread that plays
+/// owns it and calls [`render`](Self::render) once per block.
+#[derive(Debug)]
+pub struct PlaybackOutput {
+    pub(super) ring: Ring,
+    pub(super) from_runner: Consumer<ToOutput>,
+    pub(super) returning: Producer<PatchBuffer>,
+    /// Buffers the return ring had no room for, kept rather than freed
+    /// here. Sized to the pool at start; stays empty while every buffer in
+    /// circulation comes from this pool, which the writer enforces.
+    pub(super) stash: Vec<PatchBuffer>,
+    pub(super) channels: usize,
+    pub(super) fade: usize,
+    pub(super) underrun_fade: usize,
+    pub(super) playhead: u64,
+    pub(super) band: Option<(u64, u64)>,
+    /// Step of the underrun envelope: 0 is silent, `underrun_fade` is full
+    /// gain. Moving one step per frame makes the fade-out and the fade-in
+    /// the same curve, and a short underrun reverses it mid-way without a
+    /// jump.
+    pub(super) level: usize,
+    /// Whether the frame before held content; starts true so a dry start
+    /// counts as an underrun.
+    pub(super) was_valid: bool,
+    /// The last frame played from content, the value an underrun fades
+    /// from.
+    pub(super) last: Box<[f32]>,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl PlaybackOutput {
+    /// Applies every pending message, then fills `out` (interleaved,
+    /// `channels` per frame) with `out.len() / channels` frames from the
+    /// playhead and publishes the new playhead. A ragged tail is zeroed.
+    ///
+    /// A patch is written only where the output has yet to play: with no
+    /// band, from the playhead on. A patch that ends at or before the
+    /// playhead is dropped, one that starts before it is trimmed to start
+    /// there (contract 5). With a band `[a, b)` armed and the playhead in
+    /// it, `[a, playhead)` plays again next lap, so a patch wholly inside
+    /// it is written whole (one that reaches back before `a` is cut at `a`);
+    /// a patch the playhead is inside is still cut at the playhead so the
+    /// frame just played and the next one stay continuous.
+    pub fn render(&mut self, out: &mut [f32]) {
+        self.return_stash();
+        while let Ok(message) = self.from_runner.pop() {
+            match message {
+                ToOutput::Band(band) => self.set_band(band),
+                ToOutput::Patch(patch) => self.apply(patch),
+            }
+        }
+        let ch = self.channels;
+        let frames = out.len() / ch;
+        let (mut underruns, mut underrun_frames) = (0, 0);
+        for dst in out[..frames * ch].chunks_exact_mut(ch) {
+            match self.ring.frame(self.playhead) {
+                Some(src) => {
+                    self.last.copy_from_slice(src);
+                    if self.level < self.underrun_fade {
+                        let g = fade_in_gain(self.level, self.underrun_fade);
+                        self.level += 1;
+                        for (d, &s) in dst.iter_mut().zip(src) {
+                            *d = g * s;
+                        }
+                    } else {
+                        dst.copy_from_slice(src);
+                    }
+                    self.was_valid = true;
+                }
+                None => {
+                    underruns += u64::from(self.was_valid);
+                    underrun_frames += 1;
+                    self.was_valid = false;
+                    if self.level > 0 {
+                        self.level -= 1;
+                        let g = fade_in_gain(self.level, self.underrun_fade);
+                        for (d, &s) in dst.iter_mut().zip(self.last.iter()) {
+                            *d = g * s;
+                        }
+                    } else {
+                        dst.fill(0.0);
+                    }
+                }
+            }
+            self.playhead += 1;
+            self.wrap_into_band();
+        }
+        out[frames * ch..].fill(0.0);
+        Shared::add(&self.shared.underruns, underruns);
+        Shared::add(&self.shared.underrun_frames, underrun_frames);
+        self.shared.playhead.store(self.playhead, Ordering::Release);
+    }
+
+    /// The number of channels per frame `render` fills.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Within an armed band the playhead never rests at or past its end:
+    /// the next frame to play is then its start.
+    fn wrap_into_band(&mut self) {
+        if let Some((a, b)) = self.band
+            && self.playhead >= b
+        {
+            self.playhead = a;
+        }
+    }
+
+    fn set_band(&mut self, band: Option<(SampleFrames, SampleFrames)>) {
+        self.band = band.map(|(a, b)| (a.0, b.0));
+        self.wrap_into_band();
+        self.shared.set_band(band);
+    }
+
+    fn apply(&mut self, patch: Patch) {
+        let (start, end, p) = (patch.start.0, patch.end().0, self.playhead);
+        let floor = match self.band {
+            Some((a, _)) if p >= a => a,
+            _ => p,
+        };
+        let from = if start >= p {
+            start
+        } else if end <= p {
+            start.max(floor)
+        } else {
+            p
+        };
+        if from >= end {
+            Shared::add(&self.shared.late_dropped, 1);
+        } else {
+            if from > start {
+                Shared::add(&self.shared.patches_trimmed, 1);
+                Shared::add(&self.shared.trimmed_frames, from - start);
+            }
+            let ch = self.channels;
+            let skip = (from - start) as usize * ch;
+            let used = patch.len.as_usize() * ch;
+            self.ring
+                .write(from, &patch.buffer.as_slice()[skip..used], self.fade);
+            Shared::add(&self.shared.patches_applied, 1);
+        }
+        self.give_back(patch.buffer);
+    }
+
+    fn give_back(&mut self, buffer: PatchBuffer) {
+        if let Err(PushError::Full(buffer)) = self.returning.push(buffer) {
+            self.keep(buffer);
+        }
+    }
+
+    fn keep(&mut self, buffer: PatchBuffer) {
+        if self.stash.len() < self.stash.capacity() {
+            self.stash.push(buffer);
+        } else {
+            // Unreachable while the pool invariant holds; leaking beats
+            // freeing on the audio thread.
+            debug_assert!(false, "patch pool overflowed its stash");
+            std::mem::forget(buffer);
+        }
+    }
+
+    fn return_stash(&mut self) {
+        while let Some(buffer) = self.stash.pop() {
+            if let Err(PushError::Full(buffer)) = self.returning.push(buffer) {
+                self.stash.push(buffer);
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{CH, constant, ramp, render, send, small};
+    use crate::frames::SampleFrames;
+    use crate::patch::crossfade_into;
+
+    #[test]
+    fn render_drives_the_playhead_by_the_frames_rendered() {
+        let (writer, mut output, stats) = small(256, 64, 8, 4);
+        render(&mut output, 64);
+        render(&mut output, 100);
+        assert_eq!(stats.playhead(), SampleFrames(164));
+        let mut ragged = [f32::NAN; 2 * 3 + 1];
+        output.render(&mut ragged);
+        assert_eq!(stats.playhead(), SampleFrames(167));
+        assert_eq!(ragged[6], 0.0, "the ragged tail is zeroed");
+        assert_eq!(writer.playhead(), SampleFrames(167));
+    }
+
+    #[test]
+    fn a_patch_ahead_plays_sample_exact() {
+        let (mut writer, mut output, stats) = small(256, 200, 16, 4);
+        send(&mut writer, 0, &ramp(0, 10));
+        render(&mut output, 10);
+        send(&mut writer, 10, &ramp(10, 200));
+        send(&mut writer, 210, &ramp(210, 50));
+        let played = render(&mut output, 250);
+        assert_eq!(played, ramp(10, 250));
+        assert_eq!(stats.patches_applied(), 3);
+        assert_eq!(stats.underruns(), 0);
+    }
+
+    #[test]
+    fn a_patch_over_content_crossfades_then_replaces() {
+        let (mut writer, mut output, _) = small(512, 200, 32, 4);
+        send(&mut writer, 0, &constant(200, 1.0));
+        send(&mut writer, 200, &constant(200, 1.0));
+        send(&mut writer, 100, &ramp(100, 200));
+        let played = render(&mut output, 400);
+
+        let mut expect = constant(200, 1.0);
+        crossfade_into(&mut expect, &ramp(100, 200), CH, 32);
+        assert_eq!(&played[100 * CH..300 * CH], &expect[..]);
+        for f in 100..132 {
+            let (old, new, got) = (1.0, f as f32, played[f * CH]);
+            assert!(got > old && got < new, "frame {f} blends: {got}");
+        }
+        assert_eq!(&played[132 * CH..300 * CH], &ramp(132, 168)[..]);
+        assert!(played[..100 * CH].iter().all(|&v| v == 1.0));
+        assert!(played[300 * CH..].iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn a_late_start_is_trimmed_to_the_playhead() {
+        let (mut writer, mut output, stats) = small(512, 200, 8, 4);
+        send(&mut writer, 0, &constant(200, 1.0));
+        render(&mut output, 100);
+        send(&mut writer, 50, &constant(100, 2.0));
+        let played = render(&mut output, 100);
+        assert_eq!((stats.patches_trimmed(), stats.trimmed_frames()), (1, 50));
+        assert_eq!(stats.patches_applied(), 2);
+        assert!(
+            played[0] > 1.0 && played[0] < 2.0,
+            "fades in at the playhead"
+        );
+        assert!(played[8 * CH..50 * CH].iter().all(|&v| v == 2.0));
+        assert!((50..100).all(|p| output.ring.frame(p) == Some(&[1.0, 1.0][..])));
+    }
+
+    #[test]
+    fn a_patch_wholly_behind_is_dropped_and_its_buffer_returned() {
+        let (mut writer, mut output, stats) = small(512, 200, 8, 4);
+        send(&mut writer, 0, &constant(200, 1.0));
+        render(&mut output, 100);
+        send(&mut writer, 10, &constant(90, 2.0));
+        render(&mut output, 10);
+        assert_eq!((stats.late_dropped(), stats.patches_applied()), (1, 1));
+        assert!((10..100).all(|p| output.ring.frame(p) == Some(&[1.0, 1.0][..])));
+        let back: Vec<_> = std::iter::from_fn(|| writer.acquire()).collect();
+        assert_eq!(back.len(), 8, "every buffer came back");
+    }
+
+    #[test]
+    fn an_underrun_fades_out_counts_once_and_fades_back_in() {
+        let (mut writer, mut output, stats) = small(512, 200, 8, 16);
+        send(&mut writer, 0, &constant(100, 1.0));
+        let played = render(&mut output, 300);
+        assert!(played[..100 * CH].iter().all(|&v| v == 1.0));
+        let fade: Vec<f32> = (100..116).map(|f| played[f * CH]).collect();
+        assert!(fade.windows(2).all(|w| w[0] > w[1]), "falls: {fade:?}");
+        assert!(fade[0] < 1.0 && fade[15] > 0.0);
+        assert!(played[116 * CH..].iter().all(|&v| v == 0.0), "then silence");
+        assert_eq!((stats.underruns(), stats.underrun_frames()), (1, 200));
+
+        send(&mut writer, 300, &constant(100, 0.5));
+        let played = render(&mut output, 100);
+        let rise: Vec<f32> = (0..16).map(|f| played[f * CH]).collect();
+        assert!(rise.windows(2).all(|w| w[0] < w[1]), "rises: {rise:?}");
+        assert!(rise[0] > 0.0 && rise[15] < 0.5);
+        assert!(played[16 * CH..].iter().all(|&v| v == 0.5));
+        assert_eq!((stats.underruns(), stats.underrun_frames()), (1, 200));
+    }
+
+    #[test]
+    fn a_dry_start_is_one_silent_underrun() {
+        let (_writer, mut output, stats) = small(256, 64, 8, 16);
+        let played = render(&mut output, 500);
+        assert!(played.iter().all(|&v| v == 0.0));
+        assert_eq!((stats.underruns(), stats.underrun_frames()), (1, 500));
+    }
+
+    #[test]
+    fn the_band_wraps_the_playhead_and_replays_each_lap() {
+        let (mut writer, mut output, stats) = small(512, 200, 8, 4);
+        send(&mut writer, 0, &ramp(0, 200));
+        send(&mut writer, 200, &ramp(200, 200));
+        writer
+            .arm_band(SampleFrames(100), SampleFrames(200))
+            .unwrap();
+        let played = render(&mut output, 450);
+        assert_eq!(stats.band(), Some((SampleFrames(100), SampleFrames(200))));
+        assert_eq!(&played[..200 * CH], &ramp(0, 200)[..]);
+        for lap in 0..2 {
+            let at = (200 + lap * 100) * CH;
+            assert_eq!(&played[at..at + 100 * CH], &ramp(100, 100)[..], "lap {lap}");
+        }
+        assert_eq!(&played[400 * CH..], &ramp(100, 50)[..]);
+        assert_eq!(stats.playhead(), SampleFrames(150));
+        assert_eq!(stats.underruns(), 0);
+
+        // Behind the playhead but inside the band is next lap's audio.
+        send(&mut writer, 110, &constant(20, 7.0));
+        let played = render(&mut output, 100);
+        assert_eq!(stats.late_dropped(), 0);
+        assert_eq!(&played[..50 * CH], &ramp(150, 50)[..]);
+        assert_eq!(&played[(50 + 18) * CH..80 * CH], &constant(12, 7.0)[..]);
+
+        writer.disarm_band().unwrap();
+        let played = render(&mut output, 100);
+        assert_eq!(stats.band(), None);
+        assert_eq!(&played[50 * CH..], &ramp(200, 50)[..], "plays on past b");
+    }
+
+    #[test]
+    fn arming_a_band_behind_the_playhead_jumps_to_its_start() {
+        let (mut writer, mut output, stats) = small(512, 200, 8, 4);
+        send(&mut writer, 0, &ramp(0, 200));
+        render(&mut output, 150);
+        writer.arm_band(SampleFrames(20), SampleFrames(40)).unwrap();
+        let played = render(&mut output, 30);
+        assert_eq!(&played[..20 * CH], &ramp(20, 20)[..]);
+        assert_eq!(&played[20 * CH..], &ramp(20, 10)[..]);
+        assert_eq!(stats.playhead(), SampleFrames(30));
+    }
+}
