@@ -43,7 +43,9 @@ impl Control {
     /// The lock; a panic while it was held elsewhere does not poison the
     /// state for the engine (knob state is always left consistent).
     pub fn lock(&self) -> MutexGuard<'_, ControlState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sets a knob; returns whether anything changed. Bad input changes
@@ -95,7 +97,11 @@ mod tests {
         assert_eq!(snap.knobs.epoch(), 1);
         assert_eq!(snap.last_activity, Some(SampleFrames(480)));
         clock.spend(SampleFrames(480));
-        assert_eq!(control.set_knob("brightness", 0.9), Ok(false), "same value: no change");
+        assert_eq!(
+            control.set_knob("brightness", 0.9),
+            Ok(false),
+            "same value: no change"
+        );
         control.snapshot(&mut snap);
         assert_eq!(snap.last_activity, Some(SampleFrames(480)));
     }

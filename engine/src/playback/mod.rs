@@ -111,6 +111,7 @@ pub fn playback(
         band: None,
         level: underrun_fade,
         was_valid: true,
+        primed: false,
         last: vec![0.0; channels].into_boxed_slice(),
         shared: Arc::clone(&shared),
     };

@@ -35,6 +35,7 @@ struct Model {
     playhead: u64,
     level: usize,
     was_valid: bool,
+    primed: bool,
     last: [f32; CH],
     applied: u64,
     trimmed: u64,
@@ -65,6 +66,7 @@ impl Model {
             self.trimmed_frames += from - start;
         }
         self.applied += 1;
+        self.primed = true;
         for pos in from..end {
             let k = (pos - from) as usize;
             let i = (pos - start) as usize * CH;
@@ -97,8 +99,10 @@ impl Model {
                     out.extend(frame.map(|v| g * v));
                 }
                 None => {
-                    self.underruns += u64::from(self.was_valid);
-                    self.underrun_frames += 1;
+                    if self.primed {
+                        self.underruns += u64::from(self.was_valid);
+                        self.underrun_frames += 1;
+                    }
                     self.was_valid = false;
                     if self.level > 0 {
                         self.level -= 1;

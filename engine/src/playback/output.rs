@@ -32,9 +32,12 @@ pub struct PlaybackOutput {
     /// the same curve, and a short underrun reverses it mid-way without a
     /// jump.
     pub(super) level: usize,
-    /// Whether the frame before held content; starts true so a dry start
-    /// counts as an underrun.
+    /// Whether the frame before held content; starts true so the first
+    /// gap after priming counts.
     pub(super) was_valid: bool,
+    /// Whether any patch was ever written: before that the output plays
+    /// silence that is start-up, not an underrun.
+    pub(super) primed: bool,
     /// The last frame played from content, the value an underrun fades
     /// from.
     pub(super) last: Box<[f32]>,
@@ -81,8 +84,10 @@ impl PlaybackOutput {
                     self.was_valid = true;
                 }
                 None => {
-                    underruns += u64::from(self.was_valid);
-                    underrun_frames += 1;
+                    if self.primed {
+                        underruns += u64::from(self.was_valid);
+                        underrun_frames += 1;
+                    }
                     self.was_valid = false;
                     if self.level > 0 {
                         self.level -= 1;
@@ -151,6 +156,7 @@ impl PlaybackOutput {
             self.ring
                 .write(from, &patch.buffer.as_slice()[skip..used], self.fade);
             Shared::add(&self.shared.patches_applied, 1);
+            self.primed = true;
         }
         self.give_back(patch.buffer);
     }
@@ -286,11 +292,15 @@ mod tests {
     }
 
     #[test]
-    fn a_dry_start_is_one_silent_underrun() {
-        let (_writer, mut output, stats) = small(256, 64, 8, 16);
+    fn a_dry_start_is_silent_start_up_not_an_underrun() {
+        let (mut writer, mut output, stats) = small(256, 64, 8, 16);
         let played = render(&mut output, 500);
         assert!(played.iter().all(|&v| v == 0.0));
-        assert_eq!((stats.underruns(), stats.underrun_frames()), (1, 500));
+        assert_eq!((stats.underruns(), stats.underrun_frames()), (0, 0));
+        // Once primed, a gap counts.
+        send(&mut writer, 500, &ramp(0, 10));
+        render(&mut output, 20);
+        assert_eq!((stats.underruns(), stats.underrun_frames()), (1, 10));
     }
 
     #[test]

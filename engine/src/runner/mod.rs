@@ -21,7 +21,7 @@ use crate::frames::SampleFrames;
 use crate::knobs::KnobState;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
 use crate::model::config::CHANNELS;
-use crate::playback::{Patch, PatchBuffer, PatchWriter};
+use crate::playback::{Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
 use plan::{WindowSpan, admission_anchor, clip};
@@ -48,7 +48,9 @@ pub struct RunnerConfig {
     /// Overlap of a gap-fill with what is already written, so the output
     /// side crossfades into it (default 256, the playback fade).
     pub overlap: SampleFrames,
-    /// Interval assumed before the first produce (default 4800 = 100 ms).
+    /// Interval assumed before the first produce (default 0: the first
+    /// windows start near the playhead, so the first produce covers the
+    /// start; later ones move ahead as the average builds).
     pub initial_interval: SampleFrames,
 }
 
@@ -62,7 +64,7 @@ impl Default for RunnerConfig {
             same_tick_delivery: true,
             min_chunk: SampleFrames(512),
             overlap: SampleFrames(256),
-            initial_interval: SampleFrames(4_800),
+            initial_interval: SampleFrames::ZERO,
         }
     }
 }
@@ -134,7 +136,6 @@ pub struct Runner {
     stream: Stream,
     lead: LeadController,
     writer: PatchWriter,
-    spare: Option<PatchBuffer>,
     control: Control,
     snapshot: ControlState,
     clock: Arc<dyn Clock>,
@@ -149,7 +150,9 @@ pub struct Runner {
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("counters", &self.counters).finish_non_exhaustive()
+        f.debug_struct("Runner")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,7 +195,6 @@ impl Runner {
             backend,
             stream,
             writer,
-            spare: None,
             control,
             snapshot,
             clock,
@@ -227,7 +229,9 @@ impl Runner {
     }
 
     fn interval(&self) -> SampleFrames {
-        self.lead.interval_ema().unwrap_or(self.config.initial_interval)
+        self.lead
+            .interval_ema()
+            .unwrap_or(self.config.initial_interval)
     }
 
     fn chunk(&self) -> SampleFrames {
@@ -237,7 +241,10 @@ impl Runner {
     /// One turn of the loop.
     pub fn tick(&mut self, output: &mut dyn OutputSync) -> Result<TickReport, RunnerError> {
         let tick = self.stream.ticks();
-        self.trace.emit(&TraceEvent::TickStart { tick, at: self.clock.now() });
+        self.trace.emit(&TraceEvent::TickStart {
+            tick,
+            at: self.clock.now(),
+        });
         self.control.snapshot(&mut self.snapshot);
         let epochs = Epochs {
             knob: self.snapshot.knobs.epoch(),
@@ -250,7 +257,9 @@ impl Runner {
             self.config.stream.steps,
             self.interval(),
             self.lead.near_lead(),
-            self.lead.lead() + self.chunk(),
+            // One chunk and one latent frame of slack for a late completion
+            // or a stale playhead read.
+            self.lead.lead() + self.chunk() + self.chunk() + crate::model::config::HOP,
         );
         let outcome = self.stream.tick(
             self.backend.as_mut(),
@@ -284,7 +293,12 @@ impl Runner {
         Ok(report)
     }
 
-    fn deliver(&mut self, produce: Produce, output: &mut dyn OutputSync, report: &mut TickReport) -> Result<(), RunnerError> {
+    fn deliver(
+        &mut self,
+        produce: Produce,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<(), RunnerError> {
         let now = self.clock.now();
         if let Some(last) = self.last_produce_at {
             self.lead.observe(now.saturating_sub(last));
@@ -304,12 +318,17 @@ impl Runner {
         let lead = self.lead.lead();
         // Fresh content replaces everything from playhead + lead on; a hole
         // before that (start-up, a stall) is filled from the same produce.
-        let covered = self.written_until.saturating_sub(self.config.overlap).max(playhead);
+        let covered = self
+            .written_until
+            .saturating_sub(self.config.overlap)
+            .max(playhead);
         let start = (playhead + lead).min(covered);
         let end = self.written_until.max(playhead + lead + self.chunk());
         if let Some(range) = clip(start..end, &span.exact) {
             self.write(&produce, range, PatchKind::Frontier, lead, output, report)?;
         }
+        // A window planned before a stall may end short of the frontier.
+        self.fill_to(&produce, playhead, output, report)?;
         let active = self
             .snapshot
             .last_activity
@@ -327,22 +346,39 @@ impl Runner {
         Ok(())
     }
 
-    fn gap_fill(&mut self, output: &mut dyn OutputSync, report: &mut TickReport) -> Result<(), RunnerError> {
-        let Some(timeline) = self.timeline else {
-            return Ok(());
-        };
-        let playhead = self.writer.playhead();
+    fn gap_fill(
+        &mut self,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<(), RunnerError> {
+        match self.timeline {
+            Some(timeline) => self.fill_to(&timeline, self.writer.playhead(), output, report),
+            None => Ok(()),
+        }
+    }
+
+    /// Extends the written range to playhead + lead + chunk from `produce`'s
+    /// window. Past the exact span the decode is still defined (zero padding
+    /// at the window's edge); rougher audio beats silence.
+    fn fill_to(
+        &mut self,
+        produce: &Produce,
+        playhead: SampleFrames,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<(), RunnerError> {
         let lead = self.lead.lead();
         let wanted_end = playhead + lead + self.chunk();
         if self.written_until >= wanted_end {
             return Ok(());
         }
-        // Past the exact span the decode is still defined (zero padding at
-        // the window's edge); rougher audio beats silence.
-        let span = WindowSpan::new(self.backend.config(), timeline.anchor);
-        let start = self.written_until.saturating_sub(self.config.overlap).max(playhead);
+        let span = WindowSpan::new(self.backend.config(), produce.anchor);
+        let start = self
+            .written_until
+            .saturating_sub(self.config.overlap)
+            .max(playhead);
         if let Some(range) = clip(start..wanted_end, &span.full) {
-            self.write(&timeline, range, PatchKind::GapFill, lead, output, report)?;
+            self.write(produce, range, PatchKind::GapFill, lead, output, report)?;
         }
         Ok(())
     }
@@ -356,19 +392,22 @@ impl Runner {
         output: &mut dyn OutputSync,
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
-        let Some(mut buffer) = self.spare.take().or_else(|| self.writer.acquire()) else {
+        let Some(mut buffer) = self.writer.acquire() else {
             report.skipped += 1;
             self.counters.skipped += 1;
             return Ok(());
         };
-        let frames = (range.end - range.start).as_usize().min(buffer.capacity() / CHANNELS);
+        let frames = (range.end - range.start)
+            .as_usize()
+            .min(buffer.capacity() / CHANNELS);
         let range = range.start..range.start + SampleFrames(frames as u64);
         let request = DecodeRequest {
             latents: produce.latents,
             anchor: produce.anchor,
             range: range.clone(),
         };
-        self.backend.decode(&request, &mut buffer.as_mut_slice()[..frames * CHANNELS])?;
+        self.backend
+            .decode(&request, &mut buffer.as_mut_slice()[..frames * CHANNELS])?;
         let now = self.clock.now();
         output.sync(now);
         let playhead = self.writer.playhead();
@@ -380,7 +419,7 @@ impl Runner {
             buffer,
         };
         if let Err(back) = self.writer.send(patch) {
-            self.spare = Some(back.buffer);
+            self.writer.release(back.into_patch().buffer);
             report.skipped += 1;
             self.counters.skipped += 1;
             return Ok(());
@@ -401,7 +440,9 @@ impl Runner {
             length: range.end - range.start,
             epochs: produce.epochs,
             late,
-            trimmed: playhead.saturating_sub(range.start).min(range.end - range.start),
+            trimmed: playhead
+                .saturating_sub(range.start)
+                .min(range.end - range.start),
             lead,
         });
         Ok(())

@@ -25,7 +25,8 @@ impl WindowSpan {
         let end = (anchor + config.window).start_sample(HOP);
         Self {
             full: start..end,
-            exact: (anchor + margin).start_sample(HOP)..(anchor + config.window - margin).start_sample(HOP),
+            exact: (anchor + margin).start_sample(HOP)
+                ..(anchor + config.window - margin).start_sample(HOP),
         }
     }
 }
@@ -52,7 +53,10 @@ pub fn admission_anchor(
 }
 
 /// Clips `range` to `limit`; `None` when nothing is left.
-pub fn clip(range: Range<SampleFrames>, limit: &Range<SampleFrames>) -> Option<Range<SampleFrames>> {
+pub fn clip(
+    range: Range<SampleFrames>,
+    limit: &Range<SampleFrames>,
+) -> Option<Range<SampleFrames>> {
     let start = range.start.max(limit.start);
     let end = range.end.min(limit.end);
     (start < end).then_some(start..end)
@@ -76,18 +80,38 @@ mod tests {
         let c = ModelSize::Tiny.config();
         // 8 ticks of 10 ms; near lead 36 ms, frontier end 0.25 s + 10 ms.
         let playhead = SampleFrames(480_000);
-        let anchor = admission_anchor(&c, playhead, 8, SampleFrames(480), SampleFrames(1_744), SampleFrames(12_480));
+        let anchor = admission_anchor(
+            &c,
+            playhead,
+            8,
+            SampleFrames(480),
+            SampleFrames(1_744),
+            SampleFrames(12_480),
+        );
         let span = WindowSpan::new(&c, anchor);
         let done = playhead + SampleFrames(8 * 480);
-        assert!(span.exact.start <= done + SampleFrames(1_744), "near repatch inside");
-        assert!(span.exact.end >= done + SampleFrames(12_480), "frontier inside");
+        assert!(
+            span.exact.start <= done + SampleFrames(1_744),
+            "near repatch inside"
+        );
+        assert!(
+            span.exact.end >= done + SampleFrames(12_480),
+            "frontier inside"
+        );
     }
 
     #[test]
     fn the_frontier_wins_when_the_window_is_short() {
         let c = ModelSize::Tiny.config();
         let playhead = SampleFrames(480_000);
-        let anchor = admission_anchor(&c, playhead, 8, SampleFrames(480), SampleFrames(0), SampleFrames(30_000));
+        let anchor = admission_anchor(
+            &c,
+            playhead,
+            8,
+            SampleFrames(480),
+            SampleFrames(0),
+            SampleFrames(30_000),
+        );
         let span = WindowSpan::new(&c, anchor);
         assert!(span.exact.end >= playhead + SampleFrames(8 * 480 + 30_000));
     }

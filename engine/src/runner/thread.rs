@@ -38,18 +38,20 @@ impl RunnerThread {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let (tx, done) = mpsc::channel();
-        let handle = std::thread::Builder::new().name("earshot-runner".into()).spawn(move || {
-            let result = loop {
-                if flag.load(Ordering::Acquire) {
-                    break Ok(runner.counters());
-                }
-                if let Err(e) = runner.tick(&mut LiveOutput) {
-                    break Err(e);
-                }
-            };
-            // The receiver may be gone after a timed-out stop; nothing to do then.
-            let _ = tx.send(result);
-        })?;
+        let handle = std::thread::Builder::new()
+            .name("earshot-runner".into())
+            .spawn(move || {
+                let result = loop {
+                    if flag.load(Ordering::Acquire) {
+                        break Ok(runner.counters());
+                    }
+                    if let Err(e) = runner.tick(&mut LiveOutput) {
+                        break Err(e);
+                    }
+                };
+                // The receiver may be gone after a timed-out stop; nothing to do then.
+                let _ = tx.send(result);
+            })?;
         Ok(Self {
             stop,
             done,

@@ -105,7 +105,8 @@ impl<B: Backend> Backend for CostedBackend<B> {
         self.inner.step(batch)
     }
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        self.clock.spend(self.costs.decode(request.range.end - request.range.start));
+        self.clock
+            .spend(self.costs.decode(request.range.end - request.range.start));
         self.inner.decode(request, out)
     }
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {

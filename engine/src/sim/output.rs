@@ -18,7 +18,9 @@ pub struct VirtualOutput {
 
 impl std::fmt::Debug for VirtualOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VirtualOutput").field("played", &self.played).finish_non_exhaustive()
+        f.debug_struct("VirtualOutput")
+            .field("played", &self.played)
+            .finish_non_exhaustive()
     }
 }
 

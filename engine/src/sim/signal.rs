@@ -44,10 +44,12 @@ impl SignalBackend {
     }
 
     fn window(&self, h: LatentHandle) -> Result<&Vec<f32>, BackendError> {
-        self.latents.get(h.index() as usize).ok_or(BackendError::UnknownHandle {
-            kind: "latent",
-            index: h.index(),
-        })
+        self.latents
+            .get(h.index() as usize)
+            .ok_or(BackendError::UnknownHandle {
+                kind: "latent",
+                index: h.index(),
+            })
     }
 }
 
