@@ -148,6 +148,10 @@ pub enum BackendError {
         /// End of the window.
         window_end: u64,
     },
+    /// The forward did not run (a transient device hiccup, or an injected
+    /// fault): nothing changed, and the stream tries again next tick.
+    #[error("the forward was dropped")]
+    Dropped,
     /// The device failed.
     #[error("device error: {0}")]
     Device(String),

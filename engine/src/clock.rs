@@ -16,6 +16,10 @@ pub trait Clock: Send + Sync {
     /// clock does nothing, because the work that costs it already took the
     /// time.
     fn spend(&self, cost: SampleFrames);
+
+    /// Waits `duration`: the real clock sleeps, a virtual clock advances.
+    /// For injected stalls, where no work takes the time.
+    fn sleep(&self, duration: SampleFrames);
 }
 
 /// Real monotonic time, converted to sample frames at a fixed rate.
@@ -42,6 +46,11 @@ impl Clock for RealClock {
     }
 
     fn spend(&self, _cost: SampleFrames) {}
+
+    fn sleep(&self, duration: SampleFrames) {
+        let nanos = u128::from(duration.0) * 1_000_000_000 / u128::from(self.sample_rate);
+        std::thread::sleep(std::time::Duration::from_nanos(nanos as u64));
+    }
 }
 
 /// Modelled time: it moves only when told to, so a run on it is identical on
@@ -70,6 +79,10 @@ impl Clock for VirtualClock {
 
     fn spend(&self, cost: SampleFrames) {
         self.now.fetch_add(cost.0, Ordering::AcqRel);
+    }
+
+    fn sleep(&self, duration: SampleFrames) {
+        self.spend(duration);
     }
 }
 

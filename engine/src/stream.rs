@@ -131,6 +131,8 @@ pub enum TickOutcome {
     QueueFull,
     /// No slot in flight and none admitted.
     Idle,
+    /// The backend dropped the forward; no slot advanced.
+    Dropped,
 }
 
 /// Slots in flight, free buffers and the produce queue.
@@ -258,7 +260,10 @@ impl Stream {
             inputs.knobs.row(slot.step as usize, &mut row);
             self.batch.knob_rows.extend_from_slice(&row);
         }
-        backend.step(&self.batch)?;
+        match backend.step(&self.batch) {
+            Err(BackendError::Dropped) => return Ok(TickOutcome::Dropped),
+            other => other?,
+        }
         let stepped = self.slots.len();
         for slot in &mut self.slots {
             slot.step += 1;

@@ -9,7 +9,9 @@ use earshot_engine::control::Control;
 use earshot_engine::frames::SampleFrames;
 use earshot_engine::playback::{PlaybackConfig, PlaybackStats, playback};
 use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
-use earshot_engine::sim::{CostModel, CostedBackend, SignalBackend, VirtualOutput};
+use earshot_engine::sim::{
+    CostModel, CostedBackend, Fault, FaultyBackend, SignalBackend, VirtualOutput,
+};
 use earshot_engine::trace::{MemoryTrace, NullTrace, TraceEvent, TraceSink};
 use std::sync::{Arc, Mutex};
 
@@ -44,12 +46,10 @@ impl TraceSink for SharedTrace {
     }
 }
 
-fn sim(config: RunnerConfig, stalls: &[(u64, u64)], trace: Box<dyn TraceSink>) -> Sim {
+fn sim(config: RunnerConfig, faults: &[Fault], trace: Box<dyn TraceSink>) -> Sim {
     let clock = VirtualClock::new();
-    let mut backend = CostedBackend::new(SignalBackend::default(), clock.clone(), costs());
-    for &(forward, extra) in stalls {
-        backend.stall_step(forward, SampleFrames(extra));
-    }
+    let costed = CostedBackend::new(SignalBackend::default(), clock.clone(), costs());
+    let backend = FaultyBackend::new(costed, Arc::new(clock.clone()), faults.to_vec());
     let (writer, output, stats) = playback(PlaybackConfig::default(), 2).unwrap();
     let control = Control::new(config.stream.steps as usize, Arc::new(clock.clone()));
     let runner = Runner::new(
@@ -153,7 +153,10 @@ fn near_repatch_makes_a_change_audible_sooner() {
 fn a_stall_shorter_than_the_lead_causes_no_underrun() {
     let mut s = sim(
         RunnerConfig::default(),
-        &[(300, 4_800)],
+        &[Fault::SlowStep {
+            call: 300,
+            extra: SampleFrames(4_800),
+        }],
         Box::new(NullTrace),
     );
     s.run_until(6 * RATE);
@@ -166,7 +169,10 @@ fn a_stall_longer_than_the_lead_is_counted_and_recovered_from() {
     let trace = SharedTrace::default();
     let mut s = sim(
         RunnerConfig::default(),
-        &[(300, 48_000)],
+        &[Fault::SlowStep {
+            call: 300,
+            extra: SampleFrames(48_000),
+        }],
         Box::new(trace.clone()),
     );
     s.run_until(8 * RATE);
@@ -193,4 +199,52 @@ fn without_same_tick_delivery_it_still_plays() {
     s.run_until(3 * RATE);
     assert_eq!(s.stats.underruns(), 0);
     assert!(s.runner.counters().produces > 250);
+}
+
+#[test]
+fn slow_decodes_and_skipped_produces_are_absorbed() {
+    let faults = [
+        Fault::SlowDecode {
+            call: 200,
+            extra: SampleFrames(4_800),
+        },
+        Fault::DropStep { call: 250 },
+        Fault::DropStep { call: 251 },
+        Fault::DropStep { call: 400 },
+    ];
+    let mut s = sim(RunnerConfig::default(), &faults, Box::new(NullTrace));
+    s.run_until(6 * RATE);
+    assert_eq!(s.stats.underruns(), 0);
+    let c = s.runner.counters();
+    assert!(c.gap_fill > 0, "ticks without a produce gap-fill: {c:?}");
+}
+
+#[test]
+fn stalls_on_a_schedule_never_click() {
+    // Many stalls of random lengths, some longer than the lead: late patches
+    // are trimmed or dropped by the output (never written behind the
+    // playhead), underruns fade, and what plays stays continuous.
+    let mut faults = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for call in (50..1_500).step_by(37) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        faults.push(Fault::SlowStep {
+            call,
+            extra: SampleFrames(x % 20_000),
+        });
+    }
+    let mut s = sim(RunnerConfig::default(), &faults, Box::new(NullTrace));
+    s.run_until(20 * RATE);
+    // The signal model plays a 128-frame-period sine of constant amplitude
+    // here, so any jump between consecutive frames is a click.
+    let rec = s.output.recording();
+    let mut worst = 0.0f32;
+    for f in 1..rec.len() / 2 {
+        worst = worst.max((rec[2 * f] - rec[2 * f - 2]).abs());
+    }
+    // Largest step of a 0.25-amplitude sine of period 128 is 2π·0.25/128.
+    assert!(worst < 0.0125, "a discontinuity of {worst}");
+    assert!(s.stats.underruns() > 0, "some stalls outran the lead");
 }

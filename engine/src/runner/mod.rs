@@ -282,7 +282,7 @@ impl Runner {
         }
         let slots = match outcome {
             TickOutcome::Stepped { slots, .. } => slots,
-            TickOutcome::QueueFull | TickOutcome::Idle => 0,
+            TickOutcome::QueueFull | TickOutcome::Idle | TickOutcome::Dropped => 0,
         };
         self.counters.ticks += 1;
         self.trace.emit(&TraceEvent::TickEnd {

@@ -42,8 +42,6 @@ pub struct CostedBackend<B> {
     inner: B,
     clock: VirtualClock,
     costs: CostModel,
-    /// Extra virtual time added to the next steps, one entry per step.
-    stalls: std::collections::VecDeque<(u64, SampleFrames)>,
 }
 
 impl<B: Backend> CostedBackend<B> {
@@ -53,14 +51,7 @@ impl<B: Backend> CostedBackend<B> {
             inner,
             clock,
             costs,
-            stalls: Default::default(),
         }
-    }
-
-    /// Makes forward number `forward` (0-based, counted by the backend)
-    /// take `extra` longer: an injected stall.
-    pub fn stall_step(&mut self, forward: u64, extra: SampleFrames) {
-        self.stalls.push_back((forward, extra));
     }
 
     /// The wrapped backend.
@@ -90,18 +81,7 @@ impl<B: Backend> Backend for CostedBackend<B> {
         self.inner.release_conditioning(handle)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
-        let forward = self.inner.counters().forwards;
-        let mut cost = self.costs.step(batch.slots.len());
-        while let Some(&(at, extra)) = self.stalls.front() {
-            if at > forward {
-                break;
-            }
-            if at == forward {
-                cost += extra;
-            }
-            self.stalls.pop_front();
-        }
-        self.clock.spend(cost);
+        self.clock.spend(self.costs.step(batch.slots.len()));
         self.inner.step(batch)
     }
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {

@@ -4,9 +4,11 @@
 //! golden harness and the runner's tests are built from these.
 
 pub mod costed;
+pub mod faults;
 pub mod output;
 pub mod signal;
 
 pub use costed::{CostModel, CostedBackend};
+pub use faults::{Fault, FaultyBackend};
 pub use output::VirtualOutput;
 pub use signal::SignalBackend;
