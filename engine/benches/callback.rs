@@ -14,7 +14,7 @@ const PATCH: u64 = 1024;
 fn callback(c: &mut Criterion) {
     let (mut writer, mut output, stats) = playback(PlaybackConfig::default(), 2).unwrap();
     let mut block = vec![0.0f32; BLOCK * 2];
-    let mut send = |writer: &mut earshot_engine::playback::PatchWriter, at: u64| {
+    let send = |writer: &mut earshot_engine::playback::PatchWriter, at: u64| {
         let mut buffer = writer
             .acquire()
             .expect("pool has room: every render returns it");
