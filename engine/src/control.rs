@@ -13,6 +13,18 @@ pub struct ControlState {
     pub knobs: KnobState,
     /// Clock time of the last accepted control change.
     pub last_activity: Option<SampleFrames>,
+    /// The armed loop band `[a, b)`, if any.
+    pub band: Option<(SampleFrames, SampleFrames)>,
+}
+
+/// A loop band that cannot be armed; nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("loop band {a}..{b} is empty or reversed")]
+pub struct BandRequestError {
+    /// Requested start.
+    pub a: u64,
+    /// Requested end.
+    pub b: u64,
 }
 
 /// The state lock and the clock changes are stamped with; cheap to clone.
@@ -35,6 +47,7 @@ impl Control {
             state: Arc::new(Mutex::new(ControlState {
                 knobs: KnobState::new(steps),
                 last_activity: None,
+                band: None,
             })),
             clock,
         }
@@ -71,6 +84,31 @@ impl Control {
         Ok(changed)
     }
 
+    /// Arms the loop band `[a, b)`: the playhead wraps inside it and writes
+    /// wrap into it. Returns whether anything changed.
+    pub fn arm_band(&self, a: SampleFrames, b: SampleFrames) -> Result<bool, BandRequestError> {
+        if a >= b {
+            return Err(BandRequestError { a: a.0, b: b.0 });
+        }
+        Ok(self.set_band(Some((a, b))))
+    }
+
+    /// Disarms the loop band; returns whether one was armed.
+    pub fn disarm_band(&self) -> bool {
+        self.set_band(None)
+    }
+
+    fn set_band(&self, band: Option<(SampleFrames, SampleFrames)>) -> bool {
+        let now = self.clock.now();
+        let mut s = self.lock();
+        if s.band == band {
+            return false;
+        }
+        s.band = band;
+        s.last_activity = Some(now);
+        true
+    }
+
     /// Copies the state into `into` (reusing its memory) under the lock.
     pub fn snapshot(&self, into: &mut ControlState) {
         into.clone_from(&self.lock());
@@ -92,6 +130,7 @@ mod tests {
         let mut snap = ControlState {
             knobs: KnobState::new(8),
             last_activity: None,
+            band: None,
         };
         control.snapshot(&mut snap);
         assert_eq!(snap.knobs.epoch(), 1);
@@ -104,5 +143,20 @@ mod tests {
         );
         control.snapshot(&mut snap);
         assert_eq!(snap.last_activity, Some(SampleFrames(480)));
+    }
+
+    #[test]
+    fn bands_are_validated_and_deduplicated() {
+        let control = Control::new(8, Arc::new(VirtualClock::new()));
+        let (a, b) = (SampleFrames(100), SampleFrames(50));
+        assert_eq!(
+            control.arm_band(a, b),
+            Err(BandRequestError { a: 100, b: 50 })
+        );
+        assert_eq!(control.lock().band, None);
+        assert_eq!(control.arm_band(b, a), Ok(true));
+        assert_eq!(control.arm_band(b, a), Ok(false));
+        assert!(control.disarm_band());
+        assert!(!control.disarm_band());
     }
 }

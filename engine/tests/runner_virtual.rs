@@ -248,3 +248,33 @@ fn stalls_on_a_schedule_never_click() {
     assert!(worst < 0.0125, "a discontinuity of {worst}");
     assert!(s.stats.underruns() > 0, "some stalls outran the lead");
 }
+
+#[test]
+fn a_loop_band_replays_and_takes_changes_within_a_lap() {
+    let mut s = sim(RunnerConfig::default(), &[], Box::new(NullTrace));
+    s.run_until(2 * RATE);
+    let (a, b) = (
+        SampleFrames(2 * RATE + 24_000),
+        SampleFrames(3 * RATE + 24_000),
+    );
+    assert_eq!(s.control.arm_band(a, b), Ok(true));
+    s.run_until(6 * RATE);
+    let playhead = s.stats.playhead();
+    assert!(
+        a <= playhead && playhead < b,
+        "the playhead loops in the band: {playhead:?}"
+    );
+    assert_eq!(s.stats.band(), Some((a, b)));
+    assert_eq!(s.stats.underruns(), 0);
+    // A change while looping is heard within one lap plus the lead.
+    let at = s.clock.now().0;
+    s.control.set_knob("brightness", 1.0).unwrap();
+    s.run_until(at + 2 * RATE);
+    let heard = s.first_at_level(at, 0.45).expect("heard while looping");
+    assert!(heard - at <= RATE, "{} frames", heard - at);
+    assert!(s.control.disarm_band());
+    s.run_until(at + 4 * RATE);
+    assert_eq!(s.stats.band(), None);
+    assert!(s.stats.playhead() > b, "plays on past the band");
+    assert_eq!(s.stats.underruns(), 0);
+}

@@ -24,7 +24,7 @@ use crate::model::config::CHANNELS;
 use crate::playback::{Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
-use plan::{WindowSpan, admission_anchor, clip};
+use plan::{Band, WindowSpan, admission_anchor, band_range, clip, wrap};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::Arc;
@@ -143,6 +143,7 @@ pub struct Runner {
     conditioning: ConditioningHandle,
     timeline: Option<Produce>,
     pending: Option<Produce>,
+    armed: Option<Band>,
     written_until: SampleFrames,
     last_produce_at: Option<SampleFrames>,
     counters: RunnerCounters,
@@ -188,6 +189,7 @@ impl Runner {
         let snapshot = ControlState {
             knobs: KnobState::new(config.stream.steps as usize),
             last_activity: None,
+            band: None,
         };
         Ok(Self {
             lead: LeadController::new(config.lead)?,
@@ -202,6 +204,7 @@ impl Runner {
             conditioning,
             timeline: None,
             pending: None,
+            armed: None,
             written_until: SampleFrames::ZERO,
             last_produce_at: None,
             counters: RunnerCounters::default(),
@@ -250,11 +253,18 @@ impl Runner {
             knob: self.snapshot.knobs.epoch(),
             conditioning: 0,
         };
+        self.sync_band();
         let playhead = self.writer.playhead();
+        // Where the playhead will be when this slot completes, wrapped into
+        // an armed band.
+        let ahead = SampleFrames(self.interval().0 * u64::from(self.config.stream.steps));
+        let at_completion = self
+            .armed
+            .map_or(playhead + ahead, |band| wrap(playhead + ahead, band));
         let anchor = admission_anchor(
             self.backend.config(),
-            playhead,
-            self.config.stream.steps,
+            at_completion,
+            0,
             self.interval(),
             self.lead.near_lead(),
             // One chunk and one latent frame of slack for a late completion
@@ -293,6 +303,24 @@ impl Runner {
         Ok(report)
     }
 
+    /// Passes a changed loop band on to the output side.
+    fn sync_band(&mut self) {
+        let band = self.snapshot.band;
+        if band == self.armed {
+            return;
+        }
+        let sent = match band {
+            Some((a, b)) => self.writer.arm_band(a, b),
+            None => self.writer.disarm_band(),
+        };
+        // A band the ring cannot hold stays unarmed; it is not retried
+        // until the control side changes it.
+        if sent.is_err() {
+            self.counters.skipped += 1;
+        }
+        self.armed = band;
+    }
+
     fn deliver(
         &mut self,
         produce: Produce,
@@ -322,9 +350,17 @@ impl Runner {
             .written_until
             .saturating_sub(self.config.overlap)
             .max(playhead);
-        let start = (playhead + lead).min(covered);
-        let end = self.written_until.max(playhead + lead + self.chunk());
-        if let Some(range) = clip(start..end, &span.exact) {
+        let (start, end) = match self.armed {
+            // Inside a band what was written plays again each lap: the
+            // frontier writes one chunk, wrapped.
+            Some(_) => (playhead + lead, playhead + lead + self.chunk()),
+            None => (
+                (playhead + lead).min(covered),
+                self.written_until.max(playhead + lead + self.chunk()),
+            ),
+        };
+        let range = band_range(start..end, self.armed, self.config.overlap);
+        if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
             self.write(&produce, range, PatchKind::Frontier, lead, output, report)?;
         }
         // A window planned before a stall may end short of the frontier.
@@ -336,7 +372,12 @@ impl Runner {
         if self.config.near_repatch && active {
             let near = self.lead.near_lead();
             let playhead = self.writer.playhead();
-            if let Some(range) = clip(playhead + near..playhead + lead, &span.exact) {
+            let range = band_range(
+                playhead + near..playhead + lead,
+                self.armed,
+                self.config.overlap,
+            );
+            if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
                 self.write(&produce, range, PatchKind::Near, near, output, report)?;
             }
         }
@@ -368,7 +409,13 @@ impl Runner {
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
         let lead = self.lead.lead();
-        let wanted_end = playhead + lead + self.chunk();
+        let mut wanted_end = playhead + lead + self.chunk();
+        if let Some((_, b)) = self.armed
+            && playhead < b
+        {
+            // The band's content replays; only its first lap needs filling.
+            wanted_end = wanted_end.min(b);
+        }
         if self.written_until >= wanted_end {
             return Ok(());
         }

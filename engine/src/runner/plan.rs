@@ -62,6 +62,35 @@ pub fn clip(
     (start < end).then_some(start..end)
 }
 
+/// A loop band `[a, b)`.
+pub type Band = (SampleFrames, SampleFrames);
+
+/// Where position `pos` falls once the playhead wraps inside `band`:
+/// positions at or past `b` wrap back into it, earlier ones stay.
+pub fn wrap(pos: SampleFrames, (a, b): Band) -> SampleFrames {
+    if pos < b {
+        pos
+    } else {
+        a + SampleFrames((pos - a).0 % (b - a).0)
+    }
+}
+
+/// A write of `range` with `band` armed: its start wraps into the band and
+/// its end is clamped at `b`; a write that clamping leaves shorter than
+/// `min_len` is skipped. Without a band the range is unchanged.
+pub fn band_range(
+    range: Range<SampleFrames>,
+    band: Option<Band>,
+    min_len: SampleFrames,
+) -> Option<Range<SampleFrames>> {
+    let Some((a, b)) = band else {
+        return Some(range);
+    };
+    let start = wrap(range.start, (a, b));
+    let end = (start + (range.end - range.start)).min(b.max(start));
+    (end - start >= min_len && start < end).then_some(start..end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +143,41 @@ mod tests {
         );
         let span = WindowSpan::new(&c, anchor);
         assert!(span.exact.end >= playhead + SampleFrames(8 * 480 + 30_000));
+    }
+
+    #[test]
+    fn writes_wrap_into_the_band_and_clamp_at_its_end() {
+        let r = |a, b| SampleFrames(a)..SampleFrames(b);
+        let band = Some((SampleFrames(1_000), SampleFrames(2_000)));
+        let min = SampleFrames(10);
+        assert_eq!(
+            band_range(r(500, 800), band, min),
+            Some(r(500, 800)),
+            "before the band"
+        );
+        assert_eq!(
+            band_range(r(1_900, 2_100), band, min),
+            Some(r(1_900, 2_000)),
+            "clamped"
+        );
+        assert_eq!(
+            band_range(r(2_300, 2_400), band, min),
+            Some(r(1_300, 1_400)),
+            "wrapped"
+        );
+        assert_eq!(
+            band_range(r(1_995, 2_100), band, min),
+            None,
+            "too short once clamped"
+        );
+        assert_eq!(band_range(r(5, 9), None, min), Some(r(5, 9)));
+        assert_eq!(
+            wrap(
+                SampleFrames(4_500),
+                (SampleFrames(1_000), SampleFrames(2_000))
+            ),
+            SampleFrames(1_500)
+        );
     }
 
     #[test]
