@@ -64,20 +64,22 @@ impl Control {
     /// Sets a knob; returns whether anything changed. Bad input changes
     /// nothing (contract 7).
     pub fn set_knob(&self, name: &str, value: f32) -> Result<bool, KnobError> {
-        let now = self.clock.now();
-        let mut s = self.lock();
-        let changed = s.knobs.set(name, value)?;
-        if changed {
-            s.last_activity = Some(now);
-        }
-        Ok(changed)
+        self.change_knobs(|k| k.set(name, value))
     }
 
     /// Sets a knob's per-step curve; returns whether anything changed.
     pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<bool, KnobError> {
+        self.change_knobs(|k| k.set_curve(name, values))
+    }
+
+    /// Applies a knob change under the lock and stamps accepted ones.
+    fn change_knobs(
+        &self,
+        change: impl FnOnce(&mut KnobState) -> Result<bool, KnobError>,
+    ) -> Result<bool, KnobError> {
         let now = self.clock.now();
         let mut s = self.lock();
-        let changed = s.knobs.set_curve(name, values)?;
+        let changed = change(&mut s.knobs)?;
         if changed {
             s.last_activity = Some(now);
         }

@@ -1,13 +1,9 @@
 //! A backend whose every call costs modelled time on a virtual clock.
 
-use crate::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
-};
+use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch};
 use crate::clock::{Clock, VirtualClock};
 use crate::conditioning::ConditioningInput;
 use crate::frames::SampleFrames;
-use crate::model::ModelConfig;
 use serde::{Deserialize, Serialize};
 
 /// Durations of the stages, in sample frames of virtual time.
@@ -61,24 +57,11 @@ impl<B: Backend> CostedBackend<B> {
 }
 
 impl<B: Backend> Backend for CostedBackend<B> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn config(&self) -> &ModelConfig {
-        self.inner.config()
-    }
-    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
-        self.inner.reserve(max_slots)
-    }
-    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.inner.alloc_latents()
-    }
+    pass_through_backend!();
+
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.clock.spend(self.costs.encode);
         self.inner.encode(input)
-    }
-    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
-        self.inner.release_conditioning(handle)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         self.clock.spend(self.costs.step(batch.slots.len()));
@@ -88,14 +71,5 @@ impl<B: Backend> Backend for CostedBackend<B> {
         self.clock
             .spend(self.costs.decode(request.range.end - request.range.start));
         self.inner.decode(request, out)
-    }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.read_latents(handle, out)
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.inner.write_latents(handle, values)
-    }
-    fn counters(&self) -> BackendCounters {
-        self.inner.counters()
     }
 }

@@ -2,14 +2,10 @@
 //! slow, or drops a forward, on a schedule. On the virtual clock a stall
 //! advances time; on the real clock it sleeps.
 
-use crate::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
-};
+use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch};
 use crate::clock::Clock;
 use crate::conditioning::ConditioningInput;
 use crate::frames::SampleFrames;
-use crate::model::ModelConfig;
 use std::sync::Arc;
 
 /// One injected fault; calls are counted from 0 by this wrapper.
@@ -67,23 +63,10 @@ impl<B: Backend> FaultyBackend<B> {
 }
 
 impl<B: Backend> Backend for FaultyBackend<B> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn config(&self) -> &ModelConfig {
-        self.inner.config()
-    }
-    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
-        self.inner.reserve(max_slots)
-    }
-    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.inner.alloc_latents()
-    }
+    pass_through_backend!();
+
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
-    }
-    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
-        self.inner.release_conditioning(handle)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let call = self.steps;
@@ -115,14 +98,5 @@ impl<B: Backend> Backend for FaultyBackend<B> {
             }
         }
         self.inner.decode(request, out)
-    }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.read_latents(handle, out)
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.inner.write_latents(handle, values)
-    }
-    fn counters(&self) -> BackendCounters {
-        self.inner.counters()
     }
 }
