@@ -2,7 +2,8 @@
 //!
 //! An embeddable real-time engine for generative audio. This crate is the
 //! facade: it re-exports the engine and the CPU reference backend and adds
-//! what the command line needs (model loading, WAV output). See the
+//! what the command line needs (model loading, WAV output, output sinks:
+//! a sound card, a real-time-paced WAV file, nothing). See the
 //! `earshot-engine` crate for the contracts.
 //!
 //! ```
@@ -15,4 +16,5 @@ pub use earshot_engine as engine;
 pub use earshot_golden as golden;
 
 pub mod model;
+pub mod sinks;
 pub mod wav;

@@ -1,6 +1,7 @@
 //! Command definitions and dispatch.
 
 mod knobs;
+mod play;
 mod render;
 mod weights;
 
@@ -16,6 +17,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Play the reference model live: on the sound card, or into a
+    /// real-time-paced WAV file without one (the default command).
+    Play(play::PlayArgs),
     /// Render the reference model offline into a WAV file.
     Render(render::RenderArgs),
     /// Make or inspect weights files.
@@ -25,10 +29,11 @@ enum Command {
     Knobs,
 }
 
-/// Runs one command; no command renders with every default.
+/// Runs one command; no command plays with every default.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => render::run(&render::RenderArgs::default()),
+        None => play::run(&play::PlayArgs::default()),
+        Some(Command::Play(args)) => play::run(&args),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Weights(cmd)) => weights::run(cmd),
         Some(Command::Knobs) => {

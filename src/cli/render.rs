@@ -22,7 +22,7 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum SamplerArg {
+pub(super) enum SamplerArg {
     Ode,
     Sde,
 }
@@ -82,7 +82,7 @@ impl Default for RenderArgs {
     }
 }
 
-fn parse_knob(s: &str) -> Result<(String, f32), String> {
+pub(super) fn parse_knob(s: &str) -> Result<(String, f32), String> {
     let (name, value) = s
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;

@@ -4,6 +4,7 @@
 //! reported, not joined forever.
 
 use super::{LiveOutput, Runner, RunnerCounters, RunnerError};
+use crate::lead::LeadController;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -24,11 +25,21 @@ pub enum StopError {
     Panicked,
 }
 
+/// What a stopped loop hands back: its counters and the lead controller's
+/// final state (interval average, lead, stall bump).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerReport {
+    /// The run's counters.
+    pub counters: RunnerCounters,
+    /// The lead controller as the loop left it.
+    pub lead: LeadController,
+}
+
 /// A running tick loop.
 #[derive(Debug)]
 pub struct RunnerThread {
     stop: Arc<AtomicBool>,
-    done: Receiver<Result<RunnerCounters, RunnerError>>,
+    done: Receiver<Result<RunnerReport, RunnerError>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -43,7 +54,10 @@ impl RunnerThread {
             .spawn(move || {
                 let result = loop {
                     if flag.load(Ordering::Acquire) {
-                        break Ok(runner.counters());
+                        break Ok(RunnerReport {
+                            counters: runner.counters(),
+                            lead: runner.lead().clone(),
+                        });
                     }
                     if let Err(e) = runner.tick(&mut LiveOutput) {
                         break Err(e);
@@ -65,7 +79,13 @@ impl RunnerThread {
     }
 
     /// Asks the loop to stop and waits at most `timeout` for it.
-    pub fn stop(mut self, timeout: Duration) -> Result<RunnerCounters, StopError> {
+    pub fn stop(self, timeout: Duration) -> Result<RunnerCounters, StopError> {
+        self.stop_report(timeout).map(|report| report.counters)
+    }
+
+    /// Like [`stop`](Self::stop), and also hands back the lead
+    /// controller's final state.
+    pub fn stop_report(mut self, timeout: Duration) -> Result<RunnerReport, StopError> {
         self.stop.store(true, Ordering::Release);
         match self.done.recv_timeout(timeout) {
             Ok(result) => {

@@ -1,0 +1,320 @@
+//! `earshot play`: the reference model live, on the real clock, into a
+//! sound card, or into a real-time-paced WAV file when there is none.
+
+use super::render::{SamplerArg, parse_knob};
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use earshot::cpu::CpuBackend;
+use earshot::engine::Backend;
+use earshot::engine::SampleFrames;
+use earshot::engine::clock::{Clock, RealClock};
+use earshot::engine::conditioning::ConditioningInput;
+use earshot::engine::control::Control;
+use earshot::engine::lead::LeadController;
+use earshot::engine::model::ModelSize;
+use earshot::engine::model::config::{CHANNELS, SAMPLE_RATE};
+use earshot::engine::playback::{PlaybackConfig, PlaybackStats, playback};
+use earshot::engine::runner::thread::{RunnerReport, RunnerThread};
+use earshot::engine::runner::{Runner, RunnerConfig, RunnerParts};
+use earshot::engine::sampler::SamplerKind;
+use earshot::engine::stream::StreamConfig;
+use earshot::engine::trace::{JsonLinesTrace, NullTrace, TraceEvent, TraceSink};
+use earshot::sinks::{CpalSink, NullSink, OutputSink, SinkError, WavSink};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long the runner gets to finish its tick once asked to stop.
+const RUNNER_STOP: Duration = Duration::from_millis(900);
+/// How often the main thread looks at the stop conditions.
+const POLL: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SinkArg {
+    /// The sound card (cpal).
+    Cpal,
+    /// A WAV file written at real-time pace.
+    Wav,
+    /// Real-time pace, audio discarded.
+    Null,
+}
+
+#[derive(Debug, Parser)]
+pub struct PlayArgs {
+    /// Model size of the generated default weights.
+    #[arg(long, default_value = "tiny")]
+    size: ModelSize,
+    /// A weights file instead of generated weights.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Seed of the generated weights.
+    #[arg(long, default_value_t = earshot::model::DEFAULT_WEIGHTS_SEED)]
+    weights_seed: u64,
+    /// A knob value, NAME=VALUE (repeatable; see `earshot knobs`).
+    #[arg(long = "knob", value_parser = parse_knob)]
+    knobs: Vec<(String, f32)>,
+    /// Denoise steps.
+    #[arg(long, default_value_t = 8)]
+    steps: u32,
+    /// Sampler.
+    #[arg(long, value_enum, default_value = "ode")]
+    sampler: SamplerArg,
+    /// SDE churn in [0, 1].
+    #[arg(long, default_value_t = 0.5)]
+    churn: f32,
+    /// Noise seed of the stream.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where the audio goes [default: cpal when an output device opens,
+    /// else wav].
+    #[arg(long, value_enum)]
+    sink: Option<SinkArg>,
+    /// The output device by name (cpal) [default: the default device].
+    #[arg(long)]
+    device: Option<String>,
+    /// Sample frames per block of the sound card (cpal) [default: the
+    /// device's default].
+    #[arg(long)]
+    buffer: Option<u32>,
+    /// Stop after this many seconds [default: run until Ctrl-C].
+    #[arg(long, allow_negative_numbers = true)]
+    seconds: Option<f64>,
+    /// The WAV file of the wav sink.
+    #[arg(long, default_value = "earshot.wav")]
+    out: PathBuf,
+    /// Write the run's trace as JSON lines here.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+}
+
+impl Default for PlayArgs {
+    fn default() -> Self {
+        Self::parse_from(["play"])
+    }
+}
+
+pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Release))
+        .context("installing the Ctrl-C handler")?;
+    let limit = check(args)?;
+    // Open the output before the model is built, so a bad device fails fast.
+    let mut sink = open_sink(args)?;
+    let weights =
+        earshot::model::load_or_init(args.weights.as_deref(), args.size, args.weights_seed)?;
+    let backend = CpuBackend::new(&weights)?;
+    let width = backend.config().width;
+    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
+    let control = Control::new(args.steps as usize, Arc::clone(&clock));
+    for (name, value) in &args.knobs {
+        control.set_knob(name, *value)?;
+    }
+    let (trace, trace_failures) = open_trace(args)?;
+    let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;
+    sink.start(output)?;
+    let config = RunnerConfig {
+        stream: StreamConfig {
+            steps: args.steps,
+            sampler: match args.sampler {
+                SamplerArg::Ode => SamplerKind::Ode,
+                SamplerArg::Sde => SamplerKind::Sde { churn: args.churn },
+            },
+            queue_cap: 1,
+            seed: args.seed,
+        },
+        ..RunnerConfig::default()
+    };
+    let parts = RunnerParts {
+        backend: Box::new(backend),
+        writer,
+        control,
+        clock,
+        trace,
+        conditioning: ConditioningInput::null(width),
+    };
+    let runner = match Runner::new(config, parts)
+        .map_err(anyhow::Error::from)
+        .and_then(|r| RunnerThread::spawn(r).context("starting the runner thread"))
+    {
+        Ok(runner) => runner,
+        Err(e) => {
+            // Already failing; the sink's own error would only hide this one.
+            let _ = sink.stop();
+            return Err(e);
+        }
+    };
+    let started = Instant::now();
+    let info = sink.info();
+    eprintln!(
+        "playing {} on {info}{}",
+        weights.config().size,
+        if limit.is_some() {
+            ""
+        } else {
+            "; Ctrl-C stops"
+        }
+    );
+    loop {
+        if interrupted.load(Ordering::Acquire) || runner.is_finished() || sink.is_finished() {
+            break;
+        }
+        let left = limit.map_or(POLL, |l| l.saturating_sub(started.elapsed()));
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(POLL));
+    }
+    let stopping = Instant::now();
+    let sink_result = sink.stop();
+    let runner_result = runner.stop_report(RUNNER_STOP);
+    let stop_time = stopping.elapsed();
+    let report = runner_result.context("stopping the runner")?;
+    sink_result.context("stopping the output")?;
+    let failed = trace_failures.load(Ordering::Acquire);
+    if failed > 0 {
+        bail!("{failed} trace events could not be written");
+    }
+    println!(
+        "{}",
+        summary(&stats, &report, &info.to_string(), sink.errors())
+    );
+    if interrupted.load(Ordering::Acquire) {
+        eprintln!("stopped by Ctrl-C in {} ms", stop_time.as_millis());
+    }
+    Ok(())
+}
+
+/// Checks what clap cannot; returns the run's length limit.
+fn check(args: &PlayArgs) -> anyhow::Result<Option<Duration>> {
+    if !(1..=64).contains(&args.steps) {
+        bail!("--steps must lie in 1..=64, got {}", args.steps);
+    }
+    if !(0.0..=1.0).contains(&args.churn) {
+        bail!("--churn must lie in [0, 1], got {}", args.churn);
+    }
+    if matches!(args.sink, Some(SinkArg::Wav | SinkArg::Null)) {
+        if args.device.is_some() {
+            bail!("--device applies to the cpal sink only");
+        }
+        if args.buffer.is_some() {
+            bail!("--buffer applies to the cpal sink only");
+        }
+    }
+    args.seconds
+        .map(|s| {
+            if s.is_finite() && s > 0.0 && s <= 1e7 {
+                Ok(Duration::from_secs_f64(s))
+            } else {
+                Err(anyhow::anyhow!(
+                    "--seconds must be a positive number of seconds, got {s}"
+                ))
+            }
+        })
+        .transpose()
+}
+
+/// The sink asked for; without `--sink`, the sound card when its default
+/// device opens, else the WAV file.
+fn open_sink(args: &PlayArgs) -> anyhow::Result<Box<dyn OutputSink>> {
+    let wav =
+        || -> anyhow::Result<Box<dyn OutputSink>> { Ok(Box::new(WavSink::create(&args.out)?)) };
+    match args.sink {
+        Some(SinkArg::Null) => Ok(Box::new(NullSink::new())),
+        Some(SinkArg::Wav) => wav(),
+        Some(SinkArg::Cpal) => Ok(Box::new(CpalSink::open(
+            args.device.as_deref(),
+            args.buffer,
+        )?)),
+        None => {
+            match CpalSink::open(args.device.as_deref(), args.buffer) {
+                Ok(sink) => Ok(Box::new(sink)),
+                // A device asked for by name or a buffer it refuses is the
+                // user's to fix, not a reason to write a file instead.
+                Err(
+                    e @ (SinkError::DeviceNotFound { .. } | SinkError::UnsupportedConfig { .. }),
+                ) if args.device.is_some() || args.buffer.is_some() => Err(e.into()),
+                Err(e) => {
+                    eprintln!(
+                        "no audio output device found ({e}); writing real-time-paced audio to {} instead",
+                        args.out.display()
+                    );
+                    wav()
+                }
+            }
+        }
+    }
+}
+
+/// The trace sink and the count of events it failed to write, known once
+/// the runner has dropped it.
+fn open_trace(args: &PlayArgs) -> anyhow::Result<(Box<dyn TraceSink>, Arc<AtomicU64>)> {
+    let failures = Arc::new(AtomicU64::new(0));
+    let sink: Box<dyn TraceSink> = match &args.trace {
+        Some(p) => Box::new(TraceFile {
+            trace: Some(JsonLinesTrace::new(BufWriter::new(
+                File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))),
+            failures: Arc::clone(&failures),
+        }),
+        None => Box::new(NullTrace),
+    };
+    Ok((sink, failures))
+}
+
+/// JSON lines into a file; flushed when the runner drops it, with the
+/// failures published for the main thread.
+struct TraceFile {
+    trace: Option<JsonLinesTrace<BufWriter<File>>>,
+    failures: Arc<AtomicU64>,
+}
+
+impl TraceSink for TraceFile {
+    fn emit(&mut self, event: &TraceEvent) {
+        if let Some(t) = &mut self.trace {
+            t.emit(event);
+        }
+    }
+}
+
+impl Drop for TraceFile {
+    fn drop(&mut self) {
+        if let Some(t) = self.trace.take() {
+            let failed = t.failures();
+            let flushed = t.into_inner().into_inner().is_ok();
+            self.failures
+                .store(failed + u64::from(!flushed), Ordering::Release);
+        }
+    }
+}
+
+fn millis(frames: SampleFrames) -> f64 {
+    frames.as_seconds(SAMPLE_RATE) * 1000.0
+}
+
+/// The one summary line.
+fn summary(stats: &PlaybackStats, report: &RunnerReport, device: &str, errors: u64) -> String {
+    let playhead = stats.playhead();
+    let lead: &LeadController = &report.lead;
+    let c = &report.counters;
+    format!(
+        "played {:.2} s (playhead {}) on {device}: {} produces, {} ticks, {} underruns ({} frames), \
+         {} late patches, {} trimmed, {} dropped, interval_ema {}, lead {:.1} ms, {} output errors",
+        playhead.as_seconds(SAMPLE_RATE),
+        playhead.0,
+        c.produces,
+        c.ticks,
+        stats.underruns(),
+        stats.underrun_frames(),
+        c.late,
+        stats.patches_trimmed(),
+        stats.late_dropped(),
+        lead.interval_ema()
+            .map_or("n/a".into(), |f| format!("{:.1} ms", millis(f))),
+        millis(lead.lead()),
+        errors,
+    )
+}
