@@ -359,9 +359,15 @@ impl Runner {
                 self.written_until.max(playhead + lead + self.chunk()),
             ),
         };
-        let range = band_range(start..end, self.armed, self.config.overlap);
-        if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
-            self.write(&produce, range, PatchKind::Frontier, lead, output, report)?;
+        if let Some(range) = band_range(start..end, self.armed, self.config.overlap) {
+            // A hole before the exact span (at start-up the window begins
+            // at the timeline's origin) is filled from its padded edge.
+            if let Some(head) = clip(range.start..span.exact.start, &span.full) {
+                self.write(&produce, head, PatchKind::GapFill, lead, output, report)?;
+            }
+            if let Some(exact) = clip(range, &span.exact) {
+                self.write(&produce, exact, PatchKind::Frontier, lead, output, report)?;
+            }
         }
         // A window planned before a stall may end short of the frontier.
         self.fill_to(&produce, playhead, output, report)?;
