@@ -118,7 +118,15 @@ fn the_wav_sink_writes_what_was_played_in_real_time() {
     let wav = temp("played.wav");
     let (out, _) = run_within(
         earshot()
-            .args(["play", "--sink", "wav", "--seconds", "2", "--out"])
+            .args([
+                "play",
+                "--no-trace",
+                "--sink",
+                "wav",
+                "--seconds",
+                "2",
+                "--out",
+            ])
             .arg(&wav),
         Duration::from_secs(30),
     );
@@ -142,7 +150,7 @@ fn the_wav_sink_writes_what_was_played_in_real_time() {
 fn ctrl_c_stops_cleanly_and_quickly() {
     let _turn = one_at_a_time();
     let mut child = earshot()
-        .args(["play", "--sink", "null"])
+        .args(["play", "--no-trace", "--sink", "null"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -229,7 +237,7 @@ fn the_cpal_sink_plays_on_the_virtual_sound_card() {
         script,
     };
     let (out, _) = run_within(
-        earshot().args(["play", "--sink", "cpal", "--seconds", "3"]),
+        earshot().args(["play", "--no-trace", "--sink", "cpal", "--seconds", "3"]),
         Duration::from_secs(30),
     );
     let s = summary(&out);
@@ -263,7 +271,10 @@ fn bad_arguments_fail_with_a_clear_message() {
         ),
     ];
     for (args, needle) in cases {
-        let (out, _) = run_within(earshot().arg("play").args(args), Duration::from_secs(30));
+        let (out, _) = run_within(
+            earshot().args(["play", "--no-trace"]).args(args),
+            Duration::from_secs(30),
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} should fail");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");

@@ -85,9 +85,13 @@ pub struct PlayArgs {
     /// The WAV file of the wav sink.
     #[arg(long, default_value = "earshot.wav")]
     out: PathBuf,
-    /// Write the run's trace as JSON lines here.
+    /// Where the run's trace goes, as JSON lines (on by default: about four
+    /// small events per tick).
+    #[arg(long, default_value = "earshot.trace.jsonl")]
+    trace: PathBuf,
+    /// Write no trace.
     #[arg(long)]
-    trace: Option<PathBuf>,
+    no_trace: bool,
 }
 
 impl Default for PlayArgs {
@@ -253,7 +257,8 @@ fn open_sink(args: &PlayArgs) -> anyhow::Result<Box<dyn OutputSink>> {
 /// the runner has dropped it.
 fn open_trace(args: &PlayArgs) -> anyhow::Result<(Box<dyn TraceSink>, Arc<AtomicU64>)> {
     let failures = Arc::new(AtomicU64::new(0));
-    let sink: Box<dyn TraceSink> = match &args.trace {
+    let path = (!args.no_trace).then_some(&args.trace);
+    let sink: Box<dyn TraceSink> = match path {
         Some(p) => Box::new(TraceFile {
             trace: Some(JsonLinesTrace::new(BufWriter::new(
                 File::create(p).with_context(|| format!("creating {}", p.display()))?,
