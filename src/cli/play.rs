@@ -79,7 +79,8 @@ pub struct PlayArgs {
     /// device's default].
     #[arg(long)]
     buffer: Option<u32>,
-    /// Stop after this many seconds [default: run until Ctrl-C].
+    /// Stop after this many seconds [default: until Ctrl-C; 10 s when it
+    /// falls back to a WAV file for want of a sound card].
     #[arg(long, allow_negative_numbers = true)]
     seconds: Option<f64>,
     /// The WAV file of the wav sink.
@@ -105,9 +106,12 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let flag = Arc::clone(&interrupted);
     ctrlc::set_handler(move || flag.store(true, Ordering::Release))
         .context("installing the Ctrl-C handler")?;
-    let limit = check(args)?;
+    let mut limit = check(args)?;
     // Open the output before the model is built, so a bad device fails fast.
-    let mut sink = open_sink(args)?;
+    let (mut sink, fell_back) = open_sink(args)?;
+    if fell_back && limit.is_none() {
+        limit = Some(Duration::from_secs_f64(FALLBACK_SECONDS));
+    }
     let weights =
         earshot::model::load_or_init(args.weights.as_deref(), args.size, args.weights_seed)?;
     let backend = CpuBackend::new(&weights)?;
@@ -221,21 +225,25 @@ fn check(args: &PlayArgs) -> anyhow::Result<Option<Duration>> {
         .transpose()
 }
 
+/// Length of the WAV fallback when no `--seconds` was given: a file that
+/// grows until Ctrl-C helps nobody.
+const FALLBACK_SECONDS: f64 = 10.0;
+
 /// The sink asked for; without `--sink`, the sound card when its default
-/// device opens, else the WAV file.
-fn open_sink(args: &PlayArgs) -> anyhow::Result<Box<dyn OutputSink>> {
+/// device opens, else the WAV file (then `fell_back` is true).
+fn open_sink(args: &PlayArgs) -> anyhow::Result<(Box<dyn OutputSink>, bool)> {
     let wav =
         || -> anyhow::Result<Box<dyn OutputSink>> { Ok(Box::new(WavSink::create(&args.out)?)) };
     match args.sink {
-        Some(SinkArg::Null) => Ok(Box::new(NullSink::new())),
-        Some(SinkArg::Wav) => wav(),
-        Some(SinkArg::Cpal) => Ok(Box::new(CpalSink::open(
-            args.device.as_deref(),
-            args.buffer,
-        )?)),
+        Some(SinkArg::Null) => Ok((Box::new(NullSink::new()), false)),
+        Some(SinkArg::Wav) => Ok((wav()?, false)),
+        Some(SinkArg::Cpal) => Ok((
+            Box::new(CpalSink::open(args.device.as_deref(), args.buffer)?),
+            false,
+        )),
         None => {
             match CpalSink::open(args.device.as_deref(), args.buffer) {
-                Ok(sink) => Ok(Box::new(sink)),
+                Ok(sink) => Ok((Box::new(sink), false)),
                 // A device asked for by name or a buffer it refuses is the
                 // user's to fix, not a reason to write a file instead.
                 Err(
@@ -243,10 +251,15 @@ fn open_sink(args: &PlayArgs) -> anyhow::Result<Box<dyn OutputSink>> {
                 ) if args.device.is_some() || args.buffer.is_some() => Err(e.into()),
                 Err(e) => {
                     eprintln!(
-                        "no audio output device found ({e}); writing real-time-paced audio to {} instead",
-                        args.out.display()
+                        "no audio output device found ({e}); writing real-time-paced audio to {} instead{}",
+                        args.out.display(),
+                        if args.seconds.is_none() {
+                            format!(" ({FALLBACK_SECONDS} s; --seconds for more)")
+                        } else {
+                            String::new()
+                        }
                     );
-                    wav()
+                    Ok((wav()?, true))
                 }
             }
         }
