@@ -7,7 +7,7 @@ use crate::knobs::{KnobError, KnobState};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Knob values and the time of the last inbound change.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ControlState {
     /// Current knob values and their epoch.
     pub knobs: KnobState,
@@ -15,6 +15,23 @@ pub struct ControlState {
     pub last_activity: Option<SampleFrames>,
     /// The armed loop band `[a, b)`, if any.
     pub band: Option<(SampleFrames, SampleFrames)>,
+}
+
+impl Clone for ControlState {
+    fn clone(&self) -> Self {
+        Self {
+            knobs: self.knobs.clone(),
+            last_activity: self.last_activity,
+            band: self.band,
+        }
+    }
+
+    /// Reuses the knob curves' memory (see [`KnobState`]'s `clone_from`).
+    fn clone_from(&mut self, source: &Self) {
+        self.knobs.clone_from(&source.knobs);
+        self.last_activity = source.last_activity;
+        self.band = source.band;
+    }
 }
 
 /// A loop band that cannot be armed; nothing changed.

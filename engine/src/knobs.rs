@@ -43,7 +43,7 @@ pub enum KnobError {
 }
 
 /// A knob's normalized value: one for every step, or one per step.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum KnobCurve {
     /// The same value at every step.
     Scalar(f32),
@@ -51,12 +51,48 @@ pub enum KnobCurve {
     PerStep(Vec<f32>),
 }
 
+impl Clone for KnobCurve {
+    fn clone(&self) -> Self {
+        match self {
+            KnobCurve::Scalar(v) => KnobCurve::Scalar(*v),
+            KnobCurve::PerStep(values) => KnobCurve::PerStep(values.clone()),
+        }
+    }
+
+    /// Reuses the memory of a per-step curve, so a runner's snapshot of
+    /// unchanged-shape curves allocates nothing.
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (KnobCurve::PerStep(mine), KnobCurve::PerStep(theirs)) => mine.clone_from(theirs),
+            (me, source) => *me = source.clone(),
+        }
+    }
+}
+
 /// The current value of every knob, normalized to the generator's [-1, 1].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct KnobState {
     curves: [KnobCurve; KNOB_COUNT],
     steps: usize,
     epoch: u64,
+}
+
+impl Clone for KnobState {
+    fn clone(&self) -> Self {
+        Self {
+            curves: self.curves.clone(),
+            steps: self.steps,
+            epoch: self.epoch,
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        for (mine, theirs) in self.curves.iter_mut().zip(&source.curves) {
+            mine.clone_from(theirs);
+        }
+        self.steps = source.steps;
+        self.epoch = source.epoch;
+    }
 }
 
 impl KnobState {

@@ -3,9 +3,9 @@
 //! all in integer sample frames; the near repatch uses the same formula
 //! without floor and stall bump.
 //!
-//! `interval_ema` follows the produce-to-produce intervals the backend's
-//! timer measured (device events on a GPU, read lazily, so an observation
-//! may be a tick stale). A produce is late when its interval exceeds
+//! `interval_ema` follows the produce-to-produce intervals the runner
+//! observes on its clock (modelled costs on the virtual clock); a device
+//! timer read lazily, a tick stale, can feed the same `observe` later. A produce is late when its interval exceeds
 //! `late_ratio` times the average; the stall bump then rises by the
 //! overshoot (up to `max_bump`) and decays by `bump_decay` after every
 //! produce on time.

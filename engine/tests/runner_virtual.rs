@@ -81,6 +81,16 @@ impl Sim {
         }
     }
 
+    /// The largest jump between consecutive played frames from `from` on:
+    /// a click shows as a jump far above the sine's own largest step.
+    fn largest_step(&self, from: u64) -> f32 {
+        let rec = self.output.recording();
+        let start = (from as usize).max(1);
+        (start..rec.len() / 2)
+            .map(|f| (rec[2 * f] - rec[2 * f - 2]).abs())
+            .fold(0.0, f32::max)
+    }
+
     /// First time at or after `from` where the played sine's peak over one
     /// period reaches `level`.
     fn first_at_level(&self, from: u64, level: f32) -> Option<u64> {
@@ -130,6 +140,11 @@ fn near_repatch_makes_a_change_audible_sooner() {
         let heard = s.first_at_level(at, 0.45).expect("the change is heard");
         latency.push(heard - at);
         assert_eq!(s.stats.underruns(), 0);
+        // Patches of the new level over the old one fade in and, where the
+        // old goes on after them, fade back out: no splice. The largest
+        // step of a 0.5-amplitude sine of period 128 is 2π·0.5/128 ≈ 0.0245.
+        let step = s.largest_step(0);
+        assert!(step < 0.03, "near repatch {near}: a click of {step}");
     }
     let (with, without) = (latency[0], latency[1]);
     println!("knob change audible after {with} frames with near repatch, {without} without");
@@ -215,8 +230,13 @@ fn slow_decodes_and_skipped_produces_are_absorbed() {
     let mut s = sim(RunnerConfig::default(), &faults, Box::new(NullTrace));
     s.run_until(6 * RATE);
     assert_eq!(s.stats.underruns(), 0);
-    let c = s.runner.counters();
-    assert!(c.gap_fill > 0, "ticks without a produce gap-fill: {c:?}");
+    let mut clean = sim(RunnerConfig::default(), &[], Box::new(NullTrace));
+    clean.run_until(6 * RATE);
+    let (c, baseline) = (s.runner.counters(), clean.runner.counters());
+    assert!(
+        c.gap_fill > baseline.gap_fill,
+        "ticks without a produce gap-fill: {c:?} vs {baseline:?}"
+    );
 }
 
 #[test]
@@ -253,9 +273,11 @@ fn stalls_on_a_schedule_never_click() {
 fn a_loop_band_replays_and_takes_changes_within_a_lap() {
     let mut s = sim(RunnerConfig::default(), &[], Box::new(NullTrace));
     s.run_until(2 * RATE);
+    // A band whose length is no whole number of the sine's periods, so the
+    // seam would click without its crossfade.
     let (a, b) = (
         SampleFrames(2 * RATE + 24_000),
-        SampleFrames(3 * RATE + 24_000),
+        SampleFrames(3 * RATE + 24_037),
     );
     assert_eq!(s.control.arm_band(a, b), Ok(true));
     s.run_until(6 * RATE);
@@ -266,6 +288,8 @@ fn a_loop_band_replays_and_takes_changes_within_a_lap() {
     );
     assert_eq!(s.stats.band(), Some((a, b)));
     assert_eq!(s.stats.underruns(), 0);
+    let step = s.largest_step(0);
+    assert!(step < 0.0165, "the loop seam clicks: {step}");
     // A change while looping is heard within one lap plus the lead.
     let at = s.clock.now().0;
     s.control.set_knob("brightness", 1.0).unwrap();

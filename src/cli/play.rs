@@ -27,8 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long the runner gets to finish its tick once asked to stop.
-const RUNNER_STOP: Duration = Duration::from_millis(900);
+/// How long the whole shutdown (sink and runner together) may take.
+const STOP_DEADLINE: Duration = Duration::from_millis(950);
+/// The least the runner is given, whatever the sink took.
+const RUNNER_STOP_MIN: Duration = Duration::from_millis(100);
 /// How often the main thread looks at the stop conditions.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -176,11 +178,27 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(left.min(POLL));
     }
+    // Both stop at once against one deadline: the runner finishes its tick
+    // while the sink winds down.
     let stopping = Instant::now();
+    runner.request_stop();
     let sink_result = sink.stop();
-    let runner_result = runner.stop_report(RUNNER_STOP);
+    let left = STOP_DEADLINE
+        .saturating_sub(stopping.elapsed())
+        .max(RUNNER_STOP_MIN);
+    let runner_result = runner.stop_report(left);
     let stop_time = stopping.elapsed();
-    let report = runner_result.context("stopping the runner")?;
+    let report = match runner_result {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!(
+                "played {:.2} s with {} underruns before the runner failed to stop",
+                stats.playhead().as_seconds(SAMPLE_RATE),
+                stats.underruns()
+            );
+            return Err(e).context("stopping the runner");
+        }
+    };
     sink_result.context("stopping the output")?;
     let failed = trace_failures.load(Ordering::Acquire);
     if failed > 0 {

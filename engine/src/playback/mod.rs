@@ -113,6 +113,7 @@ pub fn playback(
         was_valid: true,
         primed: false,
         last: vec![0.0; channels].into_boxed_slice(),
+        seam: vec![0.0; channels].into_boxed_slice(),
         shared: Arc::clone(&shared),
     };
     Ok((writer, output, PlaybackStats { shared }))

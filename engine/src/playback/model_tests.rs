@@ -67,17 +67,33 @@ impl Model {
         }
         self.applied += 1;
         self.primed = true;
+        let n = (end - from) as usize;
+        let tail = if self.timeline.contains_key(&end) {
+            FADE.min(n / 2)
+        } else {
+            0
+        };
         for pos in from..end {
             let k = (pos - from) as usize;
             let i = (pos - start) as usize * CH;
             let new = [data[i], data[i + 1]];
             let frame = match self.timeline.get(&pos) {
-                Some(old) if k < FADE => {
-                    let g_new = fade_in_gain(k, FADE);
+                Some(old) => {
+                    let mut g_new = 1.0f32;
+                    if k < FADE {
+                        g_new = fade_in_gain(k, FADE);
+                    }
+                    if k + tail >= n {
+                        g_new = g_new.min(fade_in_gain(n - 1 - k, tail));
+                    }
                     let g_old = 1.0 - g_new;
-                    [0, 1].map(|c| g_old * old[c] + g_new * new[c])
+                    if g_new < 1.0 {
+                        [0, 1].map(|c| g_old * old[c] + g_new * new[c])
+                    } else {
+                        new
+                    }
                 }
-                _ => new,
+                None => new,
             };
             self.timeline.insert(pos, frame);
         }

@@ -41,6 +41,8 @@ pub struct PlaybackOutput {
     /// The last frame played from content, the value an underrun fades
     /// from.
     pub(super) last: Box<[f32]>,
+    /// One frame of scratch for the loop seam's crossfade.
+    pub(super) seam: Box<[f32]>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -69,7 +71,18 @@ impl PlaybackOutput {
         let frames = out.len() / ch;
         let (mut underruns, mut underrun_frames) = (0, 0);
         for dst in out[..frames * ch].chunks_exact_mut(ch) {
-            match self.ring.frame(self.playhead) {
+            let frame = match seam_partner(&self.ring, self.band, self.fade, self.playhead) {
+                Some((partner, g)) => self.ring.frame(self.playhead).map(|src| {
+                    // Approaching the band's end, blend in what precedes its
+                    // start, so the jump back to it continues that sound.
+                    for ((m, &s), &p) in self.seam.iter_mut().zip(src).zip(partner) {
+                        *m = (1.0 - g) * s + g * p;
+                    }
+                    &self.seam[..]
+                }),
+                None => self.ring.frame(self.playhead),
+            };
+            match frame {
                 Some(src) => {
                     self.last.copy_from_slice(src);
                     if self.level < self.underrun_fade {
@@ -188,6 +201,27 @@ impl PlaybackOutput {
     }
 }
 
+/// Within the last `fade` frames before an armed band's end (at most half
+/// the band): the frame as far before the band's start as the playhead is
+/// before its end, and its weight (equal-gain raised cosine, reaching one
+/// at the end).
+fn seam_partner(
+    ring: &Ring,
+    band: Option<(u64, u64)>,
+    fade: usize,
+    pos: u64,
+) -> Option<(&[f32], f32)> {
+    let (a, b) = band?;
+    let len = b - a;
+    let fade = (fade as u64).min(len / 2);
+    if fade == 0 || pos < b - fade || pos >= b || pos < len {
+        return None;
+    }
+    let k = (pos - (b - fade)) as usize;
+    ring.frame(pos - len)
+        .map(|p| (p, fade_in_gain(k, fade as usize)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{CH, constant, ramp, render, send, small};
@@ -230,12 +264,21 @@ mod tests {
 
         let mut expect = constant(200, 1.0);
         crossfade_into(&mut expect, &ramp(100, 200), CH, 32);
-        assert_eq!(&played[100 * CH..300 * CH], &expect[..]);
+        assert_eq!(&played[100 * CH..268 * CH], &expect[..168 * CH]);
         for f in 100..132 {
             let (old, new, got) = (1.0, f as f32, played[f * CH]);
             assert!(got > old && got < new, "frame {f} blends: {got}");
         }
-        assert_eq!(&played[132 * CH..300 * CH], &ramp(132, 168)[..]);
+        assert_eq!(&played[132 * CH..268 * CH], &ramp(132, 136)[..]);
+        // Old content goes on after the patch: its last 32 frames fade back.
+        for f in 268..300 {
+            let (old, new, got) = (1.0, f as f32, played[f * CH]);
+            assert!(got > old && got < new, "frame {f} blends back: {got}");
+        }
+        assert!(
+            played[298 * CH] < played[270 * CH],
+            "towards the old content"
+        );
         assert!(played[..100 * CH].iter().all(|&v| v == 1.0));
         assert!(played[300 * CH..].iter().all(|&v| v == 1.0));
     }
@@ -253,7 +296,11 @@ mod tests {
             played[0] > 1.0 && played[0] < 2.0,
             "fades in at the playhead"
         );
-        assert!(played[8 * CH..50 * CH].iter().all(|&v| v == 2.0));
+        assert!(played[8 * CH..42 * CH].iter().all(|&v| v == 2.0));
+        assert!(
+            played[42 * CH..50 * CH].iter().all(|&v| v > 1.0 && v < 2.0),
+            "fades back into the old content that goes on"
+        );
         assert!((50..100).all(|p| output.ring.frame(p) == Some(&[1.0, 1.0][..])));
     }
 
@@ -313,10 +360,20 @@ mod tests {
             .unwrap();
         let played = render(&mut output, 450);
         assert_eq!(stats.band(), Some((SampleFrames(100), SampleFrames(200))));
-        assert_eq!(&played[..200 * CH], &ramp(0, 200)[..]);
+        // The last 8 frames before b blend towards what precedes a, so the
+        // jump back to a continues it (the loop seam).
+        let seam = |played: &[f32], at: usize| {
+            for f in 0..8 {
+                let (pos, got) = ((192 + f) as f32, played[(at + f) * CH]);
+                assert!(got < pos && got > pos - 100.0, "seam frame {f}: {got}");
+            }
+        };
+        assert_eq!(&played[..192 * CH], &ramp(0, 192)[..]);
+        seam(&played, 192);
         for lap in 0..2 {
             let at = (200 + lap * 100) * CH;
-            assert_eq!(&played[at..at + 100 * CH], &ramp(100, 100)[..], "lap {lap}");
+            assert_eq!(&played[at..at + 92 * CH], &ramp(100, 92)[..], "lap {lap}");
+            seam(&played, 200 + lap * 100 + 92);
         }
         assert_eq!(&played[400 * CH..], &ramp(100, 50)[..]);
         assert_eq!(stats.playhead(), SampleFrames(150));
@@ -326,8 +383,12 @@ mod tests {
         send(&mut writer, 110, &constant(20, 7.0));
         let played = render(&mut output, 100);
         assert_eq!(stats.late_dropped(), 0);
-        assert_eq!(&played[..50 * CH], &ramp(150, 50)[..]);
-        assert_eq!(&played[(50 + 18) * CH..80 * CH], &constant(12, 7.0)[..]);
+        assert_eq!(&played[..42 * CH], &ramp(150, 42)[..]);
+        assert_eq!(&played[(50 + 18) * CH..72 * CH], &constant(4, 7.0)[..]);
+        assert!(
+            played[72 * CH..80 * CH].iter().all(|&v| v != 7.0),
+            "tail fades back"
+        );
 
         writer.disarm_band().unwrap();
         let played = render(&mut output, 100);
@@ -342,7 +403,8 @@ mod tests {
         render(&mut output, 150);
         writer.arm_band(SampleFrames(20), SampleFrames(40)).unwrap();
         let played = render(&mut output, 30);
-        assert_eq!(&played[..20 * CH], &ramp(20, 20)[..]);
+        assert_eq!(&played[..12 * CH], &ramp(20, 12)[..]);
+        assert!(played[12 * CH] < 32.0, "the seam blends towards 12..20");
         assert_eq!(&played[20 * CH..], &ramp(20, 10)[..]);
         assert_eq!(stats.playhead(), SampleFrames(30));
     }

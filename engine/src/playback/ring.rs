@@ -42,44 +42,47 @@ impl Ring {
             .then(|| &self.samples[idx * self.channels..(idx + 1) * self.channels])
     }
 
-    /// Writes interleaved `src` at positions from `start`, crossfading over
-    /// its first `fade` frames wherever valid content is already there and
-    /// writing straight in where there is none. `src` holds at most one
-    /// ring length, so it wraps the ring at most once: two contiguous
-    /// pieces, each within one lap, so one tag each.
+    /// Writes interleaved `src` at positions from `start`. Where the ring
+    /// already holds content for a position, the first `fade` frames
+    /// crossfade into the new slice (equal-gain raised cosine); and when old
+    /// content goes on right after the slice's end, its last frames (up to
+    /// `fade`, at most half the slice) crossfade back into it, so neither
+    /// seam is a hard splice.
     pub(super) fn write(&mut self, start: u64, src: &[f32], fade: usize) {
         let ch = self.channels;
         let frames = src.len() / ch;
         debug_assert_eq!(src.len() % ch, 0);
         debug_assert!(frames as u64 <= self.capacity());
-        let first_idx = (start % self.capacity()) as usize;
-        let first_len = frames.min(self.tags.len() - first_idx);
-        for (ring_idx, offset, len) in [
-            (first_idx, 0, first_len),
-            (0, first_len, frames - first_len),
-        ] {
-            if len == 0 {
-                continue;
-            }
-            let tag = self.tag(start + offset as u64);
-            let faded = fade.saturating_sub(offset).min(len);
-            for j in 0..faded {
-                let (r, s) = ((ring_idx + j) * ch, (offset + j) * ch);
-                let (dst, new) = (&mut self.samples[r..r + ch], &src[s..s + ch]);
-                if self.tags[ring_idx + j] == tag {
-                    let g_new = fade_in_gain(offset + j, fade);
-                    let g_old = 1.0 - g_new;
-                    for (d, &n) in dst.iter_mut().zip(new) {
-                        *d = g_old * *d + g_new * n;
-                    }
-                } else {
-                    dst.copy_from_slice(new);
+        let end = start + frames as u64;
+        let tail = if self.frame(end).is_some() {
+            fade.min(frames / 2)
+        } else {
+            0
+        };
+        for k in 0..frames {
+            let pos = start + k as u64;
+            let idx = (pos % self.capacity()) as usize;
+            let tag = self.tag(pos);
+            let new = &src[k * ch..(k + 1) * ch];
+            let dst = &mut self.samples[idx * ch..(idx + 1) * ch];
+            let mut g_new = 1.0f32;
+            if self.tags[idx] == tag {
+                if k < fade {
+                    g_new = fade_in_gain(k, fade);
+                }
+                if k + tail >= frames {
+                    g_new = g_new.min(fade_in_gain(frames - 1 - k, tail));
                 }
             }
-            let (r, s) = ((ring_idx + faded) * ch, (offset + faded) * ch);
-            let rest = (len - faded) * ch;
-            self.samples[r..r + rest].copy_from_slice(&src[s..s + rest]);
-            self.tags[ring_idx..ring_idx + len].fill(tag);
+            if g_new < 1.0 {
+                let g_old = 1.0 - g_new;
+                for (d, &n) in dst.iter_mut().zip(new) {
+                    *d = g_old * *d + g_new * n;
+                }
+            } else {
+                dst.copy_from_slice(new);
+            }
+            self.tags[idx] = tag;
         }
     }
 }

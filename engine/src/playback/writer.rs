@@ -138,6 +138,12 @@ impl PatchWriter {
             .map_err(|_| BandError::Full)
     }
 
+    /// The ring's length: a patch must end less than this far past the
+    /// playhead, or it would land on frames not yet played.
+    pub fn capacity(&self) -> SampleFrames {
+        self.capacity
+    }
+
     /// The next sample frame the output will consume, as of its last block.
     pub fn playhead(&self) -> SampleFrames {
         SampleFrames(self.shared.playhead.load(Ordering::Acquire))

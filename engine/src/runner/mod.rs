@@ -21,13 +21,16 @@ use crate::frames::SampleFrames;
 use crate::knobs::KnobState;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
 use crate::model::config::CHANNELS;
-use crate::playback::{Patch, PatchWriter};
+use crate::playback::{BandError, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
 use plan::{Band, WindowSpan, admission_anchor, band_range, clip, wrap};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::Arc;
+
+/// Frames kept free between a write's end and one ring-lap past the playhead.
+const HORIZON_SLACK: SampleFrames = SampleFrames(8_192);
 
 /// How the runner runs; every latency feature has a switch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -127,6 +130,8 @@ pub struct RunnerCounters {
     pub late: u64,
     /// Patches not written for want of a buffer or ring space.
     pub skipped: u64,
+    /// Loop bands the output could not hold (longer than its ring).
+    pub bands_refused: u64,
 }
 
 /// The tick loop's state.
@@ -144,6 +149,8 @@ pub struct Runner {
     timeline: Option<Produce>,
     pending: Option<Produce>,
     armed: Option<Band>,
+    /// The last band the control side asked for, armed or refused.
+    requested: Option<Band>,
     written_until: SampleFrames,
     last_produce_at: Option<SampleFrames>,
     counters: RunnerCounters,
@@ -205,6 +212,7 @@ impl Runner {
             timeline: None,
             pending: None,
             armed: None,
+            requested: None,
             written_until: SampleFrames::ZERO,
             last_produce_at: None,
             counters: RunnerCounters::default(),
@@ -258,9 +266,17 @@ impl Runner {
         // Where the playhead will be when this slot completes, wrapped into
         // an armed band.
         let ahead = SampleFrames(self.interval().0 * u64::from(self.config.stream.steps));
-        let at_completion = self
-            .armed
-            .map_or(playhead + ahead, |band| wrap(playhead + ahead, band));
+        // In a band the frontier lands at a wrapped position: plan the window
+        // around that position, as if the playhead were a lead before it.
+        let lead = self.lead.lead();
+        // Until the band's first lap is written to its end, plan as without
+        // a band so that lap gets filled.
+        let at_completion = match self.armed {
+            Some(band) if self.written_until >= band.1 => {
+                wrap(playhead + ahead + lead, band).saturating_sub(lead)
+            }
+            _ => playhead + ahead,
+        };
         let anchor = admission_anchor(
             self.backend.config(),
             at_completion,
@@ -303,22 +319,30 @@ impl Runner {
         Ok(report)
     }
 
-    /// Passes a changed loop band on to the output side.
+    /// Passes a changed loop band on to the output side. The runner wraps
+    /// its writes only into a band the output accepted; a full message ring
+    /// is retried next tick, a band the ring cannot hold is refused (counted)
+    /// and not retried until the control side changes it.
     fn sync_band(&mut self) {
         let band = self.snapshot.band;
-        if band == self.armed {
+        if band == self.requested {
             return;
         }
         let sent = match band {
             Some((a, b)) => self.writer.arm_band(a, b),
             None => self.writer.disarm_band(),
         };
-        // A band the ring cannot hold stays unarmed; it is not retried
-        // until the control side changes it.
-        if sent.is_err() {
-            self.counters.skipped += 1;
+        match sent {
+            Ok(()) => {
+                self.armed = band;
+                self.requested = band;
+            }
+            Err(BandError::Full) => {}
+            Err(_) => {
+                self.counters.bands_refused += 1;
+                self.requested = band;
+            }
         }
-        self.armed = band;
     }
 
     fn deliver(
@@ -445,6 +469,14 @@ impl Runner {
         output: &mut dyn OutputSync,
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
+        // Never further ahead than the ring holds, minus slack for a
+        // playhead read that is a callback old.
+        let horizon = self.writer.playhead() + self.writer.capacity().saturating_sub(HORIZON_SLACK);
+        let Some(range) = clip(range.clone(), &(range.start..horizon)) else {
+            report.skipped += 1;
+            self.counters.skipped += 1;
+            return Ok(());
+        };
         let Some(mut buffer) = self.writer.acquire() else {
             report.skipped += 1;
             self.counters.skipped += 1;

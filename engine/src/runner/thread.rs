@@ -63,6 +63,10 @@ impl RunnerThread {
                         break Err(e);
                     }
                 };
+                // Tear down (backend, trace flush) before reporting, so a
+                // received result means the thread is about to end and the
+                // join cannot wait on teardown.
+                drop(runner);
                 // The receiver may be gone after a timed-out stop; nothing to do then.
                 let _ = tx.send(result);
             })?;
@@ -71,6 +75,12 @@ impl RunnerThread {
             done,
             handle: Some(handle),
         })
+    }
+
+    /// Asks the loop to stop after its current tick, without waiting; a
+    /// later [`RunnerThread::stop`] waits for it.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
     }
 
     /// Whether the loop has ended (stopped or failed).
