@@ -216,6 +216,12 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
 
 /// Checks what clap cannot; returns the run's length limit.
 fn check(args: &PlayArgs) -> anyhow::Result<Option<Duration>> {
+    if !args.no_trace && args.trace == args.out {
+        bail!(
+            "--trace and --out name the same file {}",
+            args.out.display()
+        );
+    }
     if !(1..=64).contains(&args.steps) {
         bail!("--steps must lie in 1..=64, got {}", args.steps);
     }
