@@ -139,6 +139,15 @@ fn near_repatch_makes_a_change_audible_sooner() {
         s.run_until(4 * RATE);
         let heard = s.first_at_level(at, 0.45).expect("the change is heard");
         latency.push(heard - at);
+        // The output's own account: the first frame carrying the new knob
+        // epoch, a crossfade (and a block) before the full level.
+        assert_eq!(s.stats.audible().knob, 1);
+        let by_epoch = s.stats.knob_heard_at().0;
+        assert!(
+            by_epoch >= at && by_epoch <= heard,
+            "{by_epoch} vs {at}..{heard}"
+        );
+        assert!(heard - by_epoch <= 512, "epoch {by_epoch}, level {heard}");
         assert_eq!(s.stats.underruns(), 0);
         // Patches of the new level over the old one fade in and, where the
         // old goes on after them, fade back out: no splice. The largest

@@ -66,6 +66,7 @@ pub use output::PlaybackOutput;
 pub use stats::PlaybackStats;
 pub use writer::{BandError, PatchWriter, SendError};
 
+use crate::epoch::Epochs;
 use message::ToOutput;
 use ring::Ring;
 use stats::Shared;
@@ -114,6 +115,10 @@ pub fn playback(
         primed: false,
         last: vec![0.0; channels].into_boxed_slice(),
         seam: vec![0.0; channels].into_boxed_slice(),
+        frames_played: 0,
+        audible: Epochs::default(),
+        knob_heard_at: 0,
+        conditioning_heard_at: 0,
         shared: Arc::clone(&shared),
     };
     Ok((writer, output, PlaybackStats { shared }))

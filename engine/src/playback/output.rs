@@ -5,6 +5,7 @@
 use super::message::{Patch, PatchBuffer, ToOutput};
 use super::ring::Ring;
 use super::stats::Shared;
+use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::patch::fade_in_gain;
 use rtrb::{Consumer, Producer, PushError};
@@ -43,6 +44,15 @@ pub struct PlaybackOutput {
     pub(super) last: Box<[f32]>,
     /// One frame of scratch for the loop seam's crossfade.
     pub(super) seam: Box<[f32]>,
+    /// Frames played since the start, bands and underruns included: the
+    /// output's own time.
+    pub(super) frames_played: u64,
+    /// The newest epochs heard so far.
+    pub(super) audible: Epochs,
+    /// `frames_played` when `audible.knob` was first heard.
+    pub(super) knob_heard_at: u64,
+    /// `frames_played` when `audible.conditioning` was first heard.
+    pub(super) conditioning_heard_at: u64,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -71,6 +81,10 @@ impl PlaybackOutput {
         let frames = out.len() / ch;
         let (mut underruns, mut underrun_frames) = (0, 0);
         for dst in out[..frames * ch].chunks_exact_mut(ch) {
+            if let Some(epochs) = self.ring.epochs(self.playhead) {
+                self.hear(epochs);
+            }
+            self.frames_played += 1;
             let frame = match seam_partner(&self.ring, self.band, self.fade, self.playhead) {
                 Some((partner, g)) => self.ring.frame(self.playhead).map(|src| {
                     // Approaching the band's end, blend in what precedes its
@@ -117,9 +131,28 @@ impl PlaybackOutput {
             self.wrap_into_band();
         }
         out[frames * ch..].fill(0.0);
+        self.shared.publish_audible(
+            self.frames_played,
+            self.audible,
+            self.knob_heard_at,
+            self.conditioning_heard_at,
+        );
         Shared::add(&self.shared.underruns, underruns);
         Shared::add(&self.shared.underrun_frames, underrun_frames);
         self.shared.playhead.store(self.playhead, Ordering::Release);
+    }
+
+    /// Notes the epochs of a frame being played: the newest knob and
+    /// conditioning epochs heard so far, and when each was first heard.
+    fn hear(&mut self, epochs: Epochs) {
+        if epochs.knob > self.audible.knob {
+            self.audible.knob = epochs.knob;
+            self.knob_heard_at = self.frames_played;
+        }
+        if epochs.conditioning > self.audible.conditioning {
+            self.audible.conditioning = epochs.conditioning;
+            self.conditioning_heard_at = self.frames_played;
+        }
     }
 
     /// The number of channels per frame `render` fills.
@@ -166,8 +199,12 @@ impl PlaybackOutput {
             let ch = self.channels;
             let skip = (from - start) as usize * ch;
             let used = patch.len.as_usize() * ch;
-            self.ring
-                .write(from, &patch.buffer.as_slice()[skip..used], self.fade);
+            self.ring.write(
+                from,
+                &patch.buffer.as_slice()[skip..used],
+                self.fade,
+                patch.epochs,
+            );
             Shared::add(&self.shared.patches_applied, 1);
             self.primed = true;
         }
@@ -281,6 +318,49 @@ mod tests {
         );
         assert!(played[..100 * CH].iter().all(|&v| v == 1.0));
         assert!(played[300 * CH..].iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn the_output_reports_the_newest_epochs_it_played_and_when() {
+        use crate::epoch::Epochs;
+        use crate::playback::Patch;
+        let (mut writer, mut output, stats) = small(512, 200, 8, 4);
+        let mut patch = |start: u64, len: usize, knob: u64| {
+            let mut buffer = writer.acquire().unwrap();
+            buffer.as_mut_slice()[..len * CH].fill(1.0);
+            let p = Patch {
+                start: SampleFrames(start),
+                len: SampleFrames(len as u64),
+                epochs: Epochs {
+                    knob,
+                    conditioning: 0,
+                },
+                buffer,
+            };
+            assert!(writer.send(p).is_ok());
+        };
+        patch(0, 100, 1);
+        patch(60, 40, 2);
+        render(&mut output, 50);
+        assert_eq!(stats.audible().knob, 1);
+        assert_eq!(stats.knob_heard_at(), SampleFrames(0));
+        render(&mut output, 50);
+        assert_eq!(stats.audible().knob, 2);
+        assert_eq!(
+            stats.knob_heard_at(),
+            SampleFrames(60),
+            "first frame of the newer patch"
+        );
+        assert_eq!(stats.frames_played(), SampleFrames(100));
+        // An older epoch played later does not lower what was heard.
+        patch(100, 10, 1);
+        render(&mut output, 20);
+        assert_eq!(stats.audible().knob, 2);
+        assert_eq!(
+            stats.frames_played(),
+            SampleFrames(120),
+            "underrun frames count as time"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! timeline position, with a tag per frame that says which position its
 //! content was written for.
 
+use crate::epoch::Epochs;
 use crate::patch::fade_in_gain;
 
 /// Samples for positions `pos % capacity`, plus a lap tag per frame.
@@ -14,6 +15,8 @@ use crate::patch::fade_in_gain;
 pub(super) struct Ring {
     samples: Box<[f32]>,
     tags: Box<[u32]>,
+    /// The epochs of the patch each frame was last written by.
+    epochs: Box<[Epochs]>,
     channels: usize,
 }
 
@@ -23,6 +26,7 @@ impl Ring {
         Self {
             samples: vec![0.0; capacity * channels].into_boxed_slice(),
             tags: vec![0; capacity].into_boxed_slice(),
+            epochs: vec![Epochs::default(); capacity].into_boxed_slice(),
             channels,
         }
     }
@@ -42,13 +46,20 @@ impl Ring {
             .then(|| &self.samples[idx * self.channels..(idx + 1) * self.channels])
     }
 
+    /// The epochs of the content written for `pos`, if any.
+    pub(super) fn epochs(&self, pos: u64) -> Option<Epochs> {
+        let idx = (pos % self.capacity()) as usize;
+        (self.tags[idx] == self.tag(pos)).then(|| self.epochs[idx])
+    }
+
     /// Writes interleaved `src` at positions from `start`. Where the ring
     /// already holds content for a position, the first `fade` frames
     /// crossfade into the new slice (equal-gain raised cosine); and when old
     /// content goes on right after the slice's end, its last frames (up to
     /// `fade`, at most half the slice) crossfade back into it, so neither
     /// seam is a hard splice.
-    pub(super) fn write(&mut self, start: u64, src: &[f32], fade: usize) {
+    /// Every written frame takes the patch's `epochs`.
+    pub(super) fn write(&mut self, start: u64, src: &[f32], fade: usize, epochs: Epochs) {
         let ch = self.channels;
         let frames = src.len() / ch;
         debug_assert_eq!(src.len() % ch, 0);
@@ -83,6 +94,7 @@ impl Ring {
                 dst.copy_from_slice(new);
             }
             self.tags[idx] = tag;
+            self.epochs[idx] = epochs;
         }
     }
 }
@@ -101,7 +113,7 @@ mod tests {
     #[test]
     fn content_is_valid_only_for_its_lap() {
         let mut ring = Ring::new(8, 1);
-        ring.write(6, &[1.0, 2.0, 3.0, 4.0], 0);
+        ring.write(6, &[1.0, 2.0, 3.0, 4.0], 0, Epochs::default());
         assert_eq!(ring.frame(6), Some(&[1.0][..]));
         assert_eq!(ring.frame(9), Some(&[4.0][..]));
         assert_eq!(ring.frame(14), None, "same slot, next lap");
@@ -115,8 +127,8 @@ mod tests {
         let mut expect = old.clone();
         crossfade_into(&mut expect, &new, 2, 6);
         let mut ring = Ring::new(16, 2);
-        ring.write(13, &old, 0);
-        ring.write(13, &new, 6);
+        ring.write(13, &old, 0, Epochs::default());
+        ring.write(13, &new, 6, Epochs::default());
         let got: Vec<f32> = (13..23)
             .flat_map(|p| ring.frame(p).unwrap().to_vec())
             .collect();
@@ -126,8 +138,8 @@ mod tests {
     #[test]
     fn fade_only_blends_valid_frames() {
         let mut ring = Ring::new(16, 1);
-        ring.write(2, &[5.0, 5.0], 0);
-        ring.write(0, &[1.0; 6], 6);
+        ring.write(2, &[5.0, 5.0], 0, Epochs::default());
+        ring.write(0, &[1.0; 6], 6, Epochs::default());
         assert_eq!(ring.frame(0), Some(&[1.0][..]), "nothing there: written");
         assert_eq!(ring.frame(1), Some(&[1.0][..]));
         let blended = ring.frame(2).unwrap()[0];

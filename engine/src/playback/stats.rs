@@ -2,6 +2,7 @@
 //! and what happened to each patch. Tests and the golden harness assert
 //! them, so they are public API.
 
+use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
@@ -16,6 +17,11 @@ pub(super) struct Shared {
     pub(super) patches_trimmed: AtomicU64,
     pub(super) trimmed_frames: AtomicU64,
     pub(super) late_dropped: AtomicU64,
+    frames_played: AtomicU64,
+    audible_knob: AtomicU64,
+    audible_conditioning: AtomicU64,
+    knob_heard_at: AtomicU64,
+    conditioning_heard_at: AtomicU64,
     /// Sequence lock over the band pair: odd while the output writes it, so
     /// a reader never sees the start of one band with the end of another.
     band_seq: AtomicU64,
@@ -29,6 +35,24 @@ impl Shared {
     /// is enough; readers want a value, not a happens-before edge.
     pub(super) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Publishes the output's time and the newest epochs heard, after a
+    /// block. Each value is read on its own.
+    pub(super) fn publish_audible(
+        &self,
+        frames_played: u64,
+        audible: Epochs,
+        knob_at: u64,
+        conditioning_at: u64,
+    ) {
+        self.knob_heard_at.store(knob_at, Ordering::Relaxed);
+        self.conditioning_heard_at
+            .store(conditioning_at, Ordering::Relaxed);
+        self.audible_knob.store(audible.knob, Ordering::Relaxed);
+        self.audible_conditioning
+            .store(audible.conditioning, Ordering::Relaxed);
+        self.frames_played.store(frames_played, Ordering::Release);
     }
 
     /// Publishes the band the output now loops in. Wait-free: the output
@@ -68,6 +92,32 @@ pub struct PlaybackStats {
 }
 
 impl PlaybackStats {
+    /// Frames the output has played since it started (bands and underruns
+    /// included): the output's own clock.
+    pub fn frames_played(&self) -> SampleFrames {
+        SampleFrames(self.shared.frames_played.load(Ordering::Acquire))
+    }
+
+    /// The newest knob and conditioning epochs heard so far.
+    pub fn audible(&self) -> Epochs {
+        Epochs {
+            knob: self.shared.audible_knob.load(Ordering::Acquire),
+            conditioning: self.shared.audible_conditioning.load(Ordering::Acquire),
+        }
+    }
+
+    /// [`PlaybackStats::frames_played`] when the newest knob epoch was first
+    /// heard: the moment a knob change became audible.
+    pub fn knob_heard_at(&self) -> SampleFrames {
+        SampleFrames(self.shared.knob_heard_at.load(Ordering::Acquire))
+    }
+
+    /// [`PlaybackStats::frames_played`] when the newest conditioning epoch
+    /// was first heard.
+    pub fn conditioning_heard_at(&self) -> SampleFrames {
+        SampleFrames(self.shared.conditioning_heard_at.load(Ordering::Acquire))
+    }
+
     /// The next sample frame the output will consume, as of its last block.
     pub fn playhead(&self) -> SampleFrames {
         SampleFrames(self.shared.playhead.load(Ordering::Acquire))
