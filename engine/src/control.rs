@@ -1,6 +1,7 @@
 //! The control side's shared state: what the runner snapshots at every tick
 //! boundary under the state lock, held for microseconds.
 
+use crate::ack::{AckEvent, AckHub, AckKind, AckStage};
 use crate::clock::Clock;
 use crate::frames::SampleFrames;
 use crate::knobs::{KnobError, KnobState};
@@ -49,6 +50,7 @@ pub struct BandRequestError {
 pub struct Control {
     state: Arc<Mutex<ControlState>>,
     clock: Arc<dyn Clock>,
+    acks: AckHub,
 }
 
 impl std::fmt::Debug for Control {
@@ -67,7 +69,23 @@ impl Control {
                 band: None,
             })),
             clock,
+            acks: AckHub::new(),
         }
+    }
+
+    /// The ack events of every change from now on.
+    pub fn subscribe_acks(&self) -> std::sync::mpsc::Receiver<AckEvent> {
+        self.acks.subscribe()
+    }
+
+    /// The hub acks go out on (the runner reports later stages there).
+    pub fn acks(&self) -> &AckHub {
+        &self.acks
+    }
+
+    /// The clock changes are stamped with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The lock; a panic while it was held elsewhere does not poison the
@@ -94,11 +112,25 @@ impl Control {
         &self,
         change: impl FnOnce(&mut KnobState) -> Result<bool, KnobError>,
     ) -> Result<bool, KnobError> {
-        let now = self.clock.now();
+        let received = self.clock.now();
         let mut s = self.lock();
         let changed = change(&mut s.knobs)?;
         if changed {
-            s.last_activity = Some(now);
+            s.last_activity = Some(received);
+        }
+        // An accepted request is acknowledged even when it changed nothing
+        // (its value was already in force), with the epoch now in force.
+        {
+            let epoch = s.knobs.epoch();
+            drop(s);
+            let ack = |stage, at| AckEvent {
+                kind: AckKind::Knob,
+                epoch,
+                stage,
+                at,
+            };
+            self.acks.emit(ack(AckStage::Received, received));
+            self.acks.emit(ack(AckStage::Committed, self.clock.now()));
         }
         Ok(changed)
     }

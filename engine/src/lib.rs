@@ -18,6 +18,7 @@
 //! assert_eq!(weights.config().width, 128);
 //! ```
 
+pub mod ack;
 pub mod backend;
 pub mod clock;
 pub mod conditioning;

@@ -311,3 +311,43 @@ fn a_loop_band_replays_and_takes_changes_within_a_lap() {
     assert!(s.stats.playhead() > b, "plays on past the band");
     assert_eq!(s.stats.underruns(), 0);
 }
+
+#[test]
+fn a_knob_change_is_acknowledged_at_every_stage_in_order() {
+    use earshot_engine::ack::{AckKind, AckStage};
+    let mut s = sim(RunnerConfig::default(), &[], Box::new(NullTrace));
+    let acks = s.control.subscribe_acks();
+    s.run_until(RATE);
+    let at = s.clock.now();
+    s.control.set_knob("brightness", 0.9).unwrap();
+    s.run_until(2 * RATE);
+    let events: Vec<_> = acks
+        .try_iter()
+        .filter(|e| e.kind == AckKind::Knob)
+        .collect();
+    let stages: Vec<_> = events.iter().map(|e| e.stage).collect();
+    assert_eq!(
+        stages,
+        [
+            AckStage::Received,
+            AckStage::Committed,
+            AckStage::FirstProduce,
+            AckStage::FirstAudible
+        ],
+        "{events:?}"
+    );
+    assert!(events.iter().all(|e| e.epoch == 1));
+    assert!(
+        events.windows(2).all(|w| w[0].at <= w[1].at),
+        "in time order: {events:?}"
+    );
+    assert_eq!(events[0].at, at);
+    // Heard about a near lead later, observed at the next tick boundary.
+    let heard = events[3].at - at;
+    assert!(heard.0 < 4_800, "first audible after {heard:?}");
+    // The same value again is acknowledged with the epoch in force.
+    s.control.set_knob("brightness", 0.9).unwrap();
+    let again: Vec<_> = acks.try_iter().collect();
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|e| e.epoch == 1));
+}

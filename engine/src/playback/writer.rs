@@ -144,6 +144,13 @@ impl PatchWriter {
         self.capacity
     }
 
+    /// The output's counters, for the runner's acks.
+    pub fn stats(&self) -> super::PlaybackStats {
+        super::PlaybackStats {
+            shared: std::sync::Arc::clone(&self.shared),
+        }
+    }
+
     /// The next sample frame the output will consume, as of its last block.
     pub fn playhead(&self) -> SampleFrames {
         SampleFrames(self.shared.playhead.load(Ordering::Acquire))

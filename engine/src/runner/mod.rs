@@ -12,6 +12,7 @@
 pub mod plan;
 pub mod thread;
 
+use crate::ack::{AckEvent, AckKind, AckStage};
 use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest};
 use crate::clock::Clock;
 use crate::conditioning::ConditioningInput;
@@ -153,6 +154,10 @@ pub struct Runner {
     requested: Option<Band>,
     written_until: SampleFrames,
     last_produce_at: Option<SampleFrames>,
+    /// Newest epochs acknowledged as produced and as heard.
+    acked_produced: Epochs,
+    acked_heard: Epochs,
+    stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
 }
 
@@ -192,6 +197,7 @@ impl Runner {
             conditioning,
         } = parts;
         let stream = Stream::new(config.stream, backend.as_mut())?;
+        let writer_stats = writer.stats();
         let conditioning = backend.encode(&conditioning)?;
         let snapshot = ControlState {
             knobs: KnobState::new(config.stream.steps as usize),
@@ -215,6 +221,9 @@ impl Runner {
             requested: None,
             written_until: SampleFrames::ZERO,
             last_produce_at: None,
+            acked_produced: Epochs::default(),
+            acked_heard: Epochs::default(),
+            stats: writer_stats,
             counters: RunnerCounters::default(),
         })
     }
@@ -306,6 +315,7 @@ impl Runner {
         } else {
             self.gap_fill(output, &mut report)?;
         }
+        self.ack_heard();
         let slots = match outcome {
             TickOutcome::Stepped { slots, .. } => slots,
             TickOutcome::QueueFull | TickOutcome::Idle | TickOutcome::Dropped => 0,
@@ -357,6 +367,7 @@ impl Runner {
         }
         self.last_produce_at = Some(now);
         self.counters.produces += 1;
+        self.ack(produce.epochs, AckStage::FirstProduce, now);
         report.delivered = true;
         self.trace.emit(&TraceEvent::Produce {
             tick: produce.tick,
@@ -415,6 +426,39 @@ impl Runner {
             self.stream.release(old.latents)?;
         }
         Ok(())
+    }
+
+    /// Acknowledges epochs newer than any acknowledged at `stage` so far.
+    fn ack(&mut self, epochs: Epochs, stage: AckStage, at: SampleFrames) {
+        let acked = match stage {
+            AckStage::FirstAudible => &mut self.acked_heard,
+            _ => &mut self.acked_produced,
+        };
+        let hub = self.control.acks();
+        for (kind, epoch, seen) in [
+            (AckKind::Knob, epochs.knob, &mut acked.knob),
+            (
+                AckKind::Conditioning,
+                epochs.conditioning,
+                &mut acked.conditioning,
+            ),
+        ] {
+            if epoch > *seen {
+                *seen = epoch;
+                hub.emit(AckEvent {
+                    kind,
+                    epoch,
+                    stage,
+                    at,
+                });
+            }
+        }
+    }
+
+    /// Acknowledges what the output has started to play.
+    fn ack_heard(&mut self) {
+        let heard = self.stats.audible();
+        self.ack(heard, AckStage::FirstAudible, self.clock.now());
     }
 
     fn gap_fill(
