@@ -16,5 +16,6 @@ pub use earshot_engine as engine;
 pub use earshot_golden as golden;
 
 pub mod model;
+pub mod osc;
 pub mod sinks;
 pub mod wav;

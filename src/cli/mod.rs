@@ -3,6 +3,7 @@
 mod knobs;
 mod play;
 mod render;
+mod send;
 mod weights;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ enum Command {
     Weights(weights::WeightsCommand),
     /// List the reference model's knobs.
     Knobs,
+    /// Send one OSC message to a playing earshot and print its acks.
+    Send(send::SendArgs),
 }
 
 /// Runs one command; no command plays with every default.
@@ -36,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Play(args)) => play::run(&args),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Weights(cmd)) => weights::run(cmd),
+        Some(Command::Send(args)) => send::run(&args),
         Some(Command::Knobs) => {
             knobs::print();
             Ok(())

@@ -19,6 +19,7 @@ use earshot::engine::runner::{Runner, RunnerConfig, RunnerParts};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::StreamConfig;
 use earshot::engine::trace::{JsonLinesTrace, NullTrace, TraceEvent, TraceSink};
+use earshot::osc::OscServer;
 use earshot::sinks::{CpalSink, NullSink, OutputSink, SinkError, WavSink};
 use std::fs::File;
 use std::io::BufWriter;
@@ -95,6 +96,13 @@ pub struct PlayArgs {
     /// Write no trace.
     #[arg(long)]
     no_trace: bool,
+    /// Serve OSC control on this UDP port (0 picks a free one; see
+    /// `earshot send`).
+    #[arg(long)]
+    osc: Option<u16>,
+    /// The address the OSC server binds.
+    #[arg(long, default_value = "127.0.0.1")]
+    osc_bind: std::net::IpAddr,
 }
 
 impl Default for PlayArgs {
@@ -120,6 +128,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let width = backend.config().width;
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
     let control = Control::new(args.steps as usize, Arc::clone(&clock));
+    let osc_control = control.clone();
     for (name, value) in &args.knobs {
         control.set_knob(name, *value)?;
     }
@@ -158,6 +167,25 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
+    let osc = match args.osc {
+        Some(port) => {
+            let server = OscServer::bind((args.osc_bind, port).into(), osc_control)
+                .with_context(|| format!("binding OSC on {}:{port}", args.osc_bind));
+            match server {
+                Ok(server) => {
+                    eprintln!("OSC on {}", server.local_addr());
+                    Some(server)
+                }
+                Err(e) => {
+                    runner.request_stop();
+                    let _ = sink.stop();
+                    let _ = runner.stop(STOP_DEADLINE);
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let info = sink.info();
     eprintln!(
         "playing {} on {info}{}",
@@ -180,6 +208,9 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     }
     // Both stop at once against one deadline: the runner finishes its tick
     // while the sink winds down.
+    if let Some(server) = osc {
+        server.stop();
+    }
     let stopping = Instant::now();
     runner.request_stop();
     let sink_result = sink.stop();
