@@ -35,6 +35,15 @@ impl Clone for ControlState {
     }
 }
 
+/// What an accepted knob request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnobCommit {
+    /// Whether the value differed from the one in force.
+    pub changed: bool,
+    /// The knob epoch in force after it.
+    pub epoch: u64,
+}
+
 /// A loop band that cannot be armed; nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("loop band {a}..{b} is empty or reversed")]
@@ -96,22 +105,24 @@ impl Control {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sets a knob; returns whether anything changed. Bad input changes
-    /// nothing (contract 7).
-    pub fn set_knob(&self, name: &str, value: f32) -> Result<bool, KnobError> {
+    /// Sets a knob. Bad input changes nothing (contract 7); setting the
+    /// value already in force changes nothing and bumps no epoch.
+    pub fn set_knob(&self, name: &str, value: f32) -> Result<KnobCommit, KnobError> {
         self.change_knobs(|k| k.set(name, value))
     }
 
-    /// Sets a knob's per-step curve; returns whether anything changed.
-    pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<bool, KnobError> {
+    /// Sets a knob's per-step curve.
+    pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<KnobCommit, KnobError> {
         self.change_knobs(|k| k.set_curve(name, values))
     }
 
-    /// Applies a knob change under the lock and stamps accepted ones.
+    /// Applies a knob change under the lock, stamps accepted ones and
+    /// acknowledges them. The acks go out under the lock too (a few
+    /// microseconds), so their order is the order of the commits.
     fn change_knobs(
         &self,
         change: impl FnOnce(&mut KnobState) -> Result<bool, KnobError>,
-    ) -> Result<bool, KnobError> {
+    ) -> Result<KnobCommit, KnobError> {
         let received = self.clock.now();
         let mut s = self.lock();
         let changed = change(&mut s.knobs)?;
@@ -120,19 +131,17 @@ impl Control {
         }
         // An accepted request is acknowledged even when it changed nothing
         // (its value was already in force), with the epoch now in force.
-        {
-            let epoch = s.knobs.epoch();
-            drop(s);
-            let ack = |stage, at| AckEvent {
-                kind: AckKind::Knob,
-                epoch,
-                stage,
-                at,
-            };
-            self.acks.emit(ack(AckStage::Received, received));
-            self.acks.emit(ack(AckStage::Committed, self.clock.now()));
-        }
-        Ok(changed)
+        let epoch = s.knobs.epoch();
+        let ack = |stage, at| AckEvent {
+            kind: AckKind::Knob,
+            epoch,
+            stage,
+            at,
+        };
+        self.acks.emit(ack(AckStage::Received, received));
+        self.acks.emit(ack(AckStage::Committed, self.clock.now()));
+        drop(s);
+        Ok(KnobCommit { changed, epoch })
     }
 
     /// Arms the loop band `[a, b)`: the playhead wraps inside it and writes
@@ -176,7 +185,13 @@ mod tests {
         let clock = VirtualClock::new();
         let control = Control::new(8, Arc::new(clock.clone()));
         clock.spend(SampleFrames(480));
-        assert_eq!(control.set_knob("brightness", 0.9), Ok(true));
+        assert_eq!(
+            control.set_knob("brightness", 0.9),
+            Ok(KnobCommit {
+                changed: true,
+                epoch: 1
+            })
+        );
         assert!(control.set_knob("brightness", f32::NAN).is_err());
         let mut snap = ControlState {
             knobs: KnobState::new(8),
@@ -189,7 +204,10 @@ mod tests {
         clock.spend(SampleFrames(480));
         assert_eq!(
             control.set_knob("brightness", 0.9),
-            Ok(false),
+            Ok(KnobCommit {
+                changed: false,
+                epoch: 1
+            }),
             "same value: no change"
         );
         control.snapshot(&mut snap);

@@ -73,6 +73,7 @@ impl Clone for KnobCurve {
 #[derive(Debug)]
 pub struct KnobState {
     curves: [KnobCurve; KNOB_COUNT],
+    nonzero: [bool; KNOB_COUNT],
     steps: usize,
     epoch: u64,
 }
@@ -81,6 +82,7 @@ impl Clone for KnobState {
     fn clone(&self) -> Self {
         Self {
             curves: self.curves.clone(),
+            nonzero: self.nonzero,
             steps: self.steps,
             epoch: self.epoch,
         }
@@ -90,6 +92,7 @@ impl Clone for KnobState {
         for (mine, theirs) in self.curves.iter_mut().zip(&source.curves) {
             mine.clone_from(theirs);
         }
+        self.nonzero = source.nonzero;
         self.steps = source.steps;
         self.epoch = source.epoch;
     }
@@ -100,9 +103,17 @@ impl KnobState {
     pub fn new(steps: usize) -> Self {
         Self {
             curves: KNOBS.map(|k| KnobCurve::Scalar(k.normalize(k.default))),
+            nonzero: KNOBS.map(|k| k.normalize(k.default) != 0.0),
             steps,
             epoch: 0,
         }
+    }
+
+    /// Whether knob `i`'s normalized curve is zero at every step, known
+    /// from set time, so a device backend can skip its work without
+    /// reading anything back.
+    pub fn is_zero(&self, i: usize) -> bool {
+        !self.nonzero[i]
     }
 
     /// The number of denoise steps curves are made for.
@@ -139,9 +150,21 @@ impl KnobState {
     }
 
     fn commit(&mut self, i: usize, curve: KnobCurve) -> bool {
+        // A per-step curve with one value everywhere is that scalar, so the
+        // same sound never counts as a change.
+        let curve = match curve {
+            KnobCurve::PerStep(v) if v.windows(2).all(|w| w[0] == w[1]) => {
+                KnobCurve::Scalar(v.first().copied().unwrap_or(0.0))
+            }
+            other => other,
+        };
         if self.curves[i] == curve {
             return false;
         }
+        self.nonzero[i] = match &curve {
+            KnobCurve::Scalar(v) => *v != 0.0,
+            KnobCurve::PerStep(values) => values.iter().any(|&v| v != 0.0),
+        };
         self.curves[i] = curve;
         self.epoch += 1;
         true
@@ -224,5 +247,65 @@ mod tests {
         assert_eq!(row[1], 1.0);
         k.row(0, &mut row);
         assert_eq!(row[1], -1.0);
+    }
+
+    #[test]
+    fn a_flat_curve_is_its_scalar_and_zero_flags_follow() {
+        let mut k = KnobState::new(4);
+        assert_eq!(k.set("brightness", 0.8), Ok(true));
+        // 0.8 at every step is the same sound: no change.
+        assert_eq!(k.set_curve("brightness", &[0.8; 4]), Ok(false));
+        assert_eq!(k.epoch(), 1);
+        assert!(k.is_zero(0) == (KNOBS[0].normalize(0.8) == 0.0));
+        assert_eq!(k.set("noise", 0.5), Ok(true));
+        assert!(k.is_zero(1), "the middle of the range normalizes to zero");
+        assert_eq!(k.set_curve("noise", &[0.5, 0.5, 0.5, 0.6]), Ok(true));
+        assert!(!k.is_zero(1));
+    }
+
+    #[test]
+    fn random_curves_are_accepted_exactly_when_every_value_is_valid() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.1,
+            1.1,
+            0.0,
+            1.0,
+            0.5,
+        ];
+        for _ in 0..2_000 {
+            let mut k = KnobState::new(8);
+            let len = (next() % 10) as usize;
+            let values: Vec<f32> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 4 == 0 {
+                        specials[(r >> 8) as usize % specials.len()]
+                    } else {
+                        (r >> 11) as f32 / (1u64 << 53) as f32
+                    }
+                })
+                .collect();
+            let valid = len == 8
+                && values
+                    .iter()
+                    .all(|v| v.is_finite() && (0.0..=1.0).contains(v));
+            let before = k.clone();
+            let result = k.set_curve("warmth", &values);
+            assert_eq!(result.is_ok(), valid, "{values:?}");
+            if !valid {
+                assert_eq!(k.epoch(), before.epoch());
+                assert_eq!(k.curves, before.curves);
+            }
+        }
     }
 }

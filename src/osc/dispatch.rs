@@ -1,7 +1,7 @@
 //! From one OSC message to one control change.
 
 use earshot_engine::ack::AckKind;
-use earshot_engine::control::Control;
+use earshot_engine::control::{Control, KnobCommit};
 use earshot_engine::frames::SampleFrames;
 use rosc::{OscMessage, OscType};
 
@@ -70,12 +70,9 @@ pub fn dispatch(message: &OscMessage, control: &Control) -> Result<Dispatched, O
         .strip_prefix(PREFIX)
         .ok_or(OscError::UnknownAddress)?;
     let args = &message.args;
-    let knob_change = |r: Result<bool, earshot_engine::knobs::KnobError>| {
-        r.map_err(|e| OscError::Refused(e.to_string()))?;
-        Ok(Dispatched::Change(
-            AckKind::Knob,
-            control.lock().knobs.epoch(),
-        ))
+    let knob_change = |r: Result<KnobCommit, earshot_engine::knobs::KnobError>| {
+        let commit = r.map_err(|e| OscError::Refused(e.to_string()))?;
+        Ok(Dispatched::Change(AckKind::Knob, commit.epoch))
     };
     if let Some(name) = rest.strip_prefix("knob/") {
         let [value] = args.as_slice() else {
