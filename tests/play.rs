@@ -281,3 +281,42 @@ fn bad_arguments_fail_with_a_clear_message() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn midi_without_a_device_says_so_and_plays_on() {
+    let _turn = one_at_a_time();
+    let (out, _) = run_within(
+        earshot().args([
+            "play",
+            "--no-trace",
+            "--sink",
+            "null",
+            "--seconds",
+            "1",
+            "--midi",
+        ]),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("MIDI control"), "{stderr}");
+    let (bad, _) = run_within(
+        earshot().args([
+            "play",
+            "--no-trace",
+            "--sink",
+            "null",
+            "--seconds",
+            "1",
+            "--midi-learn",
+            "loudness",
+        ]),
+        Duration::from_secs(30),
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("loudness"));
+}

@@ -19,6 +19,8 @@ use earshot::engine::runner::{Runner, RunnerConfig, RunnerParts};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::StreamConfig;
 use earshot::engine::trace::{JsonLinesTrace, NullTrace, TraceEvent, TraceSink};
+use earshot::midi::input::Learn;
+use earshot::midi::{MidiControl, MidiError, MidiMapping};
 use earshot::osc::OscServer;
 use earshot::sinks::{CpalSink, NullSink, OutputSink, SinkError, WavSink};
 use std::fs::File;
@@ -103,6 +105,19 @@ pub struct PlayArgs {
     /// The address the OSC server binds.
     #[arg(long, default_value = "127.0.0.1")]
     osc_bind: std::net::IpAddr,
+    /// Move knobs from the first MIDI input (control changes).
+    #[arg(long)]
+    midi: bool,
+    /// The MIDI input to use: part of its name (implies --midi).
+    #[arg(long)]
+    midi_port: Option<String>,
+    /// A CC→knob mapping file (TOML); the default maps CC 74, 71, 72, 73.
+    #[arg(long)]
+    midi_map: Option<PathBuf>,
+    /// Learn mode: map the next control change to this knob and save the
+    /// mapping to --midi-map (default earshot-midi.toml) (implies --midi).
+    #[arg(long)]
+    midi_learn: Option<String>,
 }
 
 impl Default for PlayArgs {
@@ -167,6 +182,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
+    let _midi = open_midi(args, &osc_control)?;
     let osc = match args.osc {
         Some(port) => {
             let server = OscServer::bind((args.osc_bind, port).into(), osc_control)
@@ -317,6 +333,40 @@ fn open_sink(args: &PlayArgs) -> anyhow::Result<(Box<dyn OutputSink>, bool)> {
                     Ok((wav()?, true))
                 }
             }
+        }
+    }
+}
+
+/// Connects MIDI control when asked; without a MIDI input it says so and
+/// playback goes on. A bad mapping file is an error.
+fn open_midi(args: &PlayArgs, control: &Control) -> anyhow::Result<Option<MidiControl>> {
+    let wanted = args.midi
+        || args.midi_port.is_some()
+        || args.midi_learn.is_some()
+        || args.midi_map.is_some();
+    if !wanted {
+        return Ok(None);
+    }
+    let mapping = match &args.midi_map {
+        Some(p) if p.exists() || args.midi_learn.is_none() => MidiMapping::load(p)?,
+        _ => MidiMapping::default(),
+    };
+    let learn = args.midi_learn.as_ref().map(|knob| Learn {
+        knob: knob.clone(),
+        file: args
+            .midi_map
+            .clone()
+            .unwrap_or_else(|| "earshot-midi.toml".into()),
+    });
+    match MidiControl::connect(args.midi_port.as_deref(), mapping, control.clone(), learn) {
+        Ok(m) => {
+            eprintln!("MIDI control from {}", m.port());
+            Ok(Some(m))
+        }
+        Err(e @ MidiError::UnknownKnob(_)) => Err(e.into()),
+        Err(e) => {
+            eprintln!("MIDI control off: {e}");
+            Ok(None)
         }
     }
 }
