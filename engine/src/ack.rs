@@ -30,6 +30,9 @@ pub enum AckStage {
     FirstProduce,
     /// The output played the first frame made with it.
     FirstAudible,
+    /// It was given up (a prompt whose encode kept losing to newer ones,
+    /// or whose conditioning the backend refused); what was in force stays.
+    Dropped,
 }
 
 /// One stage of one change.

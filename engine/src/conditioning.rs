@@ -24,3 +24,22 @@ impl ConditioningInput {
         }
     }
 }
+
+/// Turns a prompt into conditioning; runs off the state lock, one encode at
+/// a time (contract 3).
+pub trait PromptEncoder: Send {
+    /// The conditioning for `prompt`, or why it cannot be made.
+    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String>;
+}
+
+/// The conditioning in force and its epoch; the runner notices a new epoch
+/// at its next tick and places the input on its backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommittedConditioning {
+    /// Bumped by every committed conditioning change.
+    pub epoch: u64,
+    /// The prompt it was made from (`None`: the starting conditioning).
+    pub prompt: Option<String>,
+    /// The input itself; shared, never copied under the lock.
+    pub input: std::sync::Arc<ConditioningInput>,
+}

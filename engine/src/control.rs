@@ -3,6 +3,7 @@
 
 use crate::ack::{AckEvent, AckHub, AckKind, AckStage};
 use crate::clock::Clock;
+use crate::conditioning::{CommittedConditioning, PromptEncoder};
 use crate::frames::SampleFrames;
 use crate::knobs::{KnobError, KnobState};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +17,9 @@ pub struct ControlState {
     pub last_activity: Option<SampleFrames>,
     /// The armed loop band `[a, b)`, if any.
     pub band: Option<(SampleFrames, SampleFrames)>,
+    /// The conditioning in force (`None` until a prompt was committed: the
+    /// runner keeps the one it started with).
+    pub conditioning: Option<CommittedConditioning>,
 }
 
 impl Clone for ControlState {
@@ -24,6 +28,7 @@ impl Clone for ControlState {
             knobs: self.knobs.clone(),
             last_activity: self.last_activity,
             band: self.band,
+            conditioning: self.conditioning.clone(),
         }
     }
 
@@ -32,7 +37,26 @@ impl Clone for ControlState {
         self.knobs.clone_from(&source.knobs);
         self.last_activity = source.last_activity;
         self.band = source.band;
+        // The input is behind an Arc: this clones a pointer, not the tensors.
+        self.conditioning.clone_from(&source.conditioning);
     }
+}
+
+/// Encode attempts before a prompt change gives up.
+pub const PROMPT_ATTEMPTS: usize = 5;
+
+/// Why a prompt change did not commit; the conditioning in force stays.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PromptError {
+    /// No encoder was installed.
+    #[error("no prompt encoder is installed")]
+    NoEncoder,
+    /// The encoder refused the prompt.
+    #[error("encoding the prompt failed: {0}")]
+    Encode(String),
+    /// Newer prompts kept committing first.
+    #[error("gave up after {0} attempts: newer prompts kept committing first")]
+    Contended(usize),
 }
 
 /// What an accepted knob request did.
@@ -60,6 +84,9 @@ pub struct Control {
     state: Arc<Mutex<ControlState>>,
     clock: Arc<dyn Clock>,
     acks: AckHub,
+    /// The encoder, behind its own lock: encodes serialize among
+    /// themselves, never under the state lock.
+    encoder: Arc<Mutex<Option<Box<dyn PromptEncoder>>>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -76,10 +103,72 @@ impl Control {
                 knobs: KnobState::new(steps),
                 last_activity: None,
                 band: None,
+                conditioning: None,
             })),
             clock,
             acks: AckHub::new(),
+            encoder: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Installs the prompt encoder `set_prompt` uses.
+    pub fn set_encoder(&self, encoder: Box<dyn PromptEncoder>) {
+        *self.encoder.lock().unwrap_or_else(|p| p.into_inner()) = Some(encoder);
+    }
+
+    /// Changes the prompt (contract 3): snapshot the conditioning epoch
+    /// under the state lock, encode with the state lock released (encodes
+    /// serialize on their own lock), commit under the state lock only if
+    /// the epoch is unchanged, else snapshot and encode again; after
+    /// [`PROMPT_ATTEMPTS`] attempts give up with an error. A stale encode
+    /// can never overwrite a newer one. Returns the committed epoch.
+    pub fn set_prompt(&self, prompt: &str) -> Result<u64, PromptError> {
+        let received = self.clock.now();
+        let mut received_acked = false;
+        for _ in 0..PROMPT_ATTEMPTS {
+            let seen = self.lock().conditioning.as_ref().map_or(0, |c| c.epoch);
+            if !received_acked {
+                self.acks.emit(AckEvent {
+                    kind: AckKind::Conditioning,
+                    epoch: seen + 1,
+                    stage: AckStage::Received,
+                    at: received,
+                });
+                received_acked = true;
+            }
+            let input = {
+                let mut encoder = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
+                let encoder = encoder.as_mut().ok_or(PromptError::NoEncoder)?;
+                encoder.encode(prompt).map_err(PromptError::Encode)?
+            };
+            let mut s = self.lock();
+            let now = s.conditioning.as_ref().map_or(0, |c| c.epoch);
+            if now != seen {
+                continue;
+            }
+            let epoch = seen + 1;
+            s.conditioning = Some(CommittedConditioning {
+                epoch,
+                prompt: Some(prompt.to_owned()),
+                input: Arc::new(input),
+            });
+            s.last_activity = Some(received);
+            self.acks.emit(AckEvent {
+                kind: AckKind::Conditioning,
+                epoch,
+                stage: AckStage::Committed,
+                at: self.clock.now(),
+            });
+            return Ok(epoch);
+        }
+        let seen = self.lock().conditioning.as_ref().map_or(0, |c| c.epoch);
+        self.acks.emit(AckEvent {
+            kind: AckKind::Conditioning,
+            epoch: seen + 1,
+            stage: AckStage::Dropped,
+            at: self.clock.now(),
+        });
+        Err(PromptError::Contended(PROMPT_ATTEMPTS))
     }
 
     /// The ack events of every change from now on.

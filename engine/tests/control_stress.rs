@@ -75,3 +75,87 @@ fn concurrent_knob_changes_commit_in_one_order_and_the_last_one_wins() {
         "acks in commit order"
     );
 }
+
+struct SlowEncoder;
+
+impl earshot_engine::conditioning::PromptEncoder for SlowEncoder {
+    fn encode(
+        &mut self,
+        prompt: &str,
+    ) -> Result<earshot_engine::conditioning::ConditioningInput, String> {
+        // Long enough for other threads to pile up behind the encode lock.
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        let mut input = earshot_engine::conditioning::ConditioningInput::null(4);
+        input.pooled[0] = prompt.len() as f32;
+        Ok(input)
+    }
+}
+
+#[test]
+fn concurrent_prompts_commit_once_each_and_no_stale_encode_wins() {
+    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(48_000));
+    let control = Control::new(8, clock);
+    control.set_encoder(Box::new(SlowEncoder));
+    let acks = control.subscribe_acks();
+    let results: Vec<(String, Result<u64, _>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let control = control.clone();
+                scope.spawn(move || {
+                    (0..6)
+                        .map(|i| {
+                            let prompt = format!("prompt {t}-{i}{}", "x".repeat(t * 6 + i));
+                            let r = control.set_prompt(&prompt);
+                            (prompt, r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut committed: Vec<(u64, &str)> = results
+        .iter()
+        .filter_map(|(p, r)| r.as_ref().ok().map(|e| (*e, p.as_str())))
+        .collect();
+    committed.sort();
+    let epochs: Vec<u64> = committed.iter().map(|c| c.0).collect();
+    assert_eq!(
+        epochs,
+        (1..=epochs.len() as u64).collect::<Vec<_>>(),
+        "one epoch per commit, no gaps"
+    );
+    let state = control.lock();
+    let now = state.conditioning.as_ref().unwrap();
+    let (last_epoch, last_prompt) = *committed.last().unwrap();
+    assert_eq!(now.epoch, last_epoch);
+    assert_eq!(
+        now.prompt.as_deref(),
+        Some(last_prompt),
+        "the newest commit is in force"
+    );
+    assert_eq!(
+        now.input.pooled[0],
+        last_prompt.len() as f32,
+        "and its own encode, not a stale one"
+    );
+    drop(state);
+    let dropped = results.iter().filter(|(_, r)| r.is_err()).count();
+    let events: Vec<_> = acks
+        .try_iter()
+        .filter(|e| e.kind == AckKind::Conditioning)
+        .collect();
+    let commits = events
+        .iter()
+        .filter(|e| e.stage == AckStage::Committed)
+        .count();
+    let drops = events
+        .iter()
+        .filter(|e| e.stage == AckStage::Dropped)
+        .count();
+    assert_eq!((commits, drops), (committed.len(), dropped));
+    assert_eq!(commits + drops, 24);
+}

@@ -351,3 +351,74 @@ fn a_knob_change_is_acknowledged_at_every_stage_in_order() {
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|e| e.epoch == 1));
 }
+
+/// An encoder that waits for the test to let it finish.
+struct GatedEncoder(std::sync::mpsc::Receiver<()>);
+
+impl earshot_engine::conditioning::PromptEncoder for GatedEncoder {
+    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String> {
+        self.0.recv().map_err(|e| e.to_string())?;
+        let mut input = ConditioningInput::null(128);
+        input.pooled[0] = prompt.len() as f32;
+        Ok(input)
+    }
+}
+
+#[test]
+fn ticks_keep_their_cadence_during_an_encode_and_the_prompt_reaches_the_ear() {
+    use earshot_engine::ack::{AckKind, AckStage};
+    let trace = SharedTrace::default();
+    let mut s = sim(RunnerConfig::default(), &[], Box::new(trace.clone()));
+    let (release, gate) = std::sync::mpsc::channel();
+    s.control.set_encoder(Box::new(GatedEncoder(gate)));
+    let acks = s.control.subscribe_acks();
+    s.run_until(RATE);
+    let control = s.control.clone();
+    let encode = std::thread::spawn(move || control.set_prompt("slow strings"));
+    // Wait until the encode has started (its Received ack is out).
+    let received = acks.recv().unwrap();
+    assert_eq!(
+        (received.kind, received.stage),
+        (AckKind::Conditioning, AckStage::Received)
+    );
+    let from = s.clock.now();
+    s.run_until(from.0 + RATE); // a whole second of ticks while the encode is stuck
+    let starts: Vec<u64> = trace
+        .0
+        .lock()
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::TickStart { at, .. } if *at >= from => Some(at.0),
+            _ => None,
+        })
+        .collect();
+    let mut gaps: Vec<u64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() > 50, "ticks went on: {}", gaps.len());
+    gaps.sort_unstable();
+    let (median, max) = (gaps[gaps.len() / 2], *gaps.last().unwrap());
+    assert!(
+        4 * max <= 5 * median,
+        "max tick gap {max} vs median {median} during the encode"
+    );
+    release.send(()).unwrap();
+    assert_eq!(encode.join().unwrap(), Ok(1));
+    let committed_at = s.clock.now();
+    s.run_until(committed_at.0 + RATE);
+    let stages: Vec<AckStage> = acks
+        .try_iter()
+        .filter(|e| e.kind == AckKind::Conditioning && e.epoch == 1)
+        .map(|e| e.stage)
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            AckStage::Committed,
+            AckStage::FirstProduce,
+            AckStage::FirstAudible
+        ]
+    );
+    assert_eq!(s.stats.audible().conditioning, 1);
+    assert_eq!(s.stats.underruns(), 0);
+}

@@ -187,6 +187,7 @@ fn stage_name(stage: AckStage) -> &'static str {
         AckStage::Committed => "committed",
         AckStage::FirstProduce => "first_produce",
         AckStage::FirstAudible => "first_audible",
+        AckStage::Dropped => "dropped",
     }
 }
 
@@ -199,7 +200,9 @@ fn forward(event: &AckEvent, socket: &UdpSocket, seen: &OscCounters, pending: &m
         p.kind == event.kind
             && match event.stage {
                 AckStage::Received | AckStage::Committed => p.epoch == event.epoch,
-                AckStage::FirstProduce | AckStage::FirstAudible => p.epoch <= event.epoch,
+                AckStage::FirstProduce | AckStage::FirstAudible | AckStage::Dropped => {
+                    p.epoch <= event.epoch
+                }
             }
     };
     let kind = match event.kind {
@@ -223,7 +226,7 @@ fn forward(event: &AckEvent, socket: &UdpSocket, seen: &OscCounters, pending: &m
         };
         reply(socket, p.to, message, seen);
     }
-    if event.stage == AckStage::FirstAudible {
+    if matches!(event.stage, AckStage::FirstAudible | AckStage::Dropped) {
         pending.retain(|p| !covers(p));
     }
 }

@@ -133,6 +133,8 @@ pub struct RunnerCounters {
     pub skipped: u64,
     /// Loop bands the output could not hold (longer than its ring).
     pub bands_refused: u64,
+    /// Committed conditionings the backend refused.
+    pub conditioning_refused: u64,
 }
 
 /// The tick loop's state.
@@ -147,6 +149,8 @@ pub struct Runner {
     clock: Arc<dyn Clock>,
     trace: Box<dyn TraceSink>,
     conditioning: ConditioningHandle,
+    /// The epoch of the conditioning on the backend.
+    conditioning_epoch: u64,
     timeline: Option<Produce>,
     pending: Option<Produce>,
     armed: Option<Band>,
@@ -203,6 +207,7 @@ impl Runner {
             knobs: KnobState::new(config.stream.steps as usize),
             last_activity: None,
             band: None,
+            conditioning: None,
         };
         Ok(Self {
             lead: LeadController::new(config.lead)?,
@@ -215,6 +220,7 @@ impl Runner {
             clock,
             trace,
             conditioning,
+            conditioning_epoch: 0,
             timeline: None,
             pending: None,
             armed: None,
@@ -266,9 +272,10 @@ impl Runner {
             at: self.clock.now(),
         });
         self.control.snapshot(&mut self.snapshot);
+        self.sync_conditioning();
         let epochs = Epochs {
             knob: self.snapshot.knobs.epoch(),
-            conditioning: 0,
+            conditioning: self.conditioning_epoch,
         };
         self.sync_band();
         let playhead = self.writer.playhead();
@@ -327,6 +334,38 @@ impl Runner {
             slots,
         });
         Ok(report)
+    }
+
+    /// Places a newly committed conditioning on the backend and switches
+    /// every slot to it (live binding, so the old one is released at once).
+    /// A conditioning the backend refuses is dropped with an ack; the one in
+    /// force stays and the engine plays on.
+    fn sync_conditioning(&mut self) {
+        let Some(committed) = &self.snapshot.conditioning else {
+            return;
+        };
+        if committed.epoch == self.conditioning_epoch {
+            return;
+        }
+        let epoch = committed.epoch;
+        match self.backend.encode(&committed.input) {
+            Ok(handle) => {
+                let old = std::mem::replace(&mut self.conditioning, handle);
+                // Nothing steps with the old handle any more; a release the
+                // backend refuses only leaks one buffer.
+                let _ = self.backend.release_conditioning(old);
+            }
+            Err(_) => {
+                self.counters.conditioning_refused += 1;
+                self.control.acks().emit(AckEvent {
+                    kind: AckKind::Conditioning,
+                    epoch,
+                    stage: AckStage::Dropped,
+                    at: self.clock.now(),
+                });
+            }
+        }
+        self.conditioning_epoch = epoch;
     }
 
     /// Passes a changed loop band on to the output side. The runner wraps
