@@ -286,6 +286,7 @@ mod tests {
             knobs: KnobState::new(8),
             last_activity: None,
             band: None,
+            conditioning: None,
         };
         control.snapshot(&mut snap);
         assert_eq!(snap.knobs.epoch(), 1);
