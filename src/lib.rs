@@ -18,5 +18,6 @@ pub use earshot_golden as golden;
 pub mod midi;
 pub mod model;
 pub mod osc;
+pub mod prompt;
 pub mod sinks;
 pub mod wav;

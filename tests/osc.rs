@@ -170,6 +170,31 @@ fn a_playing_earshot_reports_an_osc_change_as_heard() {
             "{stage} missing in:\n{out}"
         );
     }
+    // A prompt change travels the same way (encoded off the state lock).
+    let prompt = Command::new(exe)
+        .args([
+            "send",
+            "--to",
+            &addr,
+            "--wait-ms",
+            "3000",
+            "/earshot/prompt",
+            "slow strings in a cathedral",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&prompt.stdout);
+    assert!(
+        prompt.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&prompt.stderr)
+    );
+    for stage in ["received", "committed", "first_produce", "first_audible"] {
+        assert!(
+            out.contains(&format!("/earshot/ack conditioning {stage} 1 ")),
+            "{stage} missing in:\n{out}"
+        );
+    }
     let bad = Command::new(exe)
         .args(["send", "--to", &addr, "/earshot/knob/brightness", "9"])
         .output()

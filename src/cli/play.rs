@@ -105,6 +105,14 @@ pub struct PlayArgs {
     /// The address the OSC server binds.
     #[arg(long, default_value = "127.0.0.1")]
     osc_bind: std::net::IpAddr,
+    /// A prompt to start with (needs the text encoder's model; see
+    /// scripts/setup).
+    #[arg(long)]
+    prompt: Option<String>,
+    /// The text encoder's model directory [default: $EARSHOT_TEXT_MODEL or
+    /// ~/.cache/earshot/all-MiniLM-L6-v2].
+    #[arg(long)]
+    text_model: Option<PathBuf>,
     /// Move knobs from the first MIDI input (control changes).
     #[arg(long)]
     midi: bool,
@@ -146,6 +154,16 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let osc_control = control.clone();
     for (name, value) in &args.knobs {
         control.set_knob(name, *value)?;
+    }
+    // Prompts need the text encoder; without its files playback goes on
+    // with the null conditioning, unless a prompt was asked for.
+    match earshot::prompt::TextPrompt::new(&weights, args.text_model.as_deref()) {
+        Ok(encoder) => control.set_encoder(Box::new(encoder)),
+        Err(e) if args.prompt.is_some() => return Err(e.into()),
+        Err(e) => eprintln!("prompts off: {e}"),
+    }
+    if let Some(prompt) = &args.prompt {
+        control.set_prompt(prompt)?;
     }
     let (trace, trace_failures) = open_trace(args)?;
     let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;

@@ -108,6 +108,15 @@ pub fn dispatch(message: &OscMessage, control: &Control) -> Result<Dispatched, O
         }
         "band/disarm" => Err(bad("no arguments", args)),
         "ping" => Ok(Dispatched::Pong),
+        "prompt" => match args.as_slice() {
+            [OscType::String(text)] => {
+                let epoch = control
+                    .set_prompt(text)
+                    .map_err(|e| OscError::Refused(e.to_string()))?;
+                Ok(Dispatched::Change(AckKind::Conditioning, epoch))
+            }
+            _ => Err(bad("one string", args)),
+        },
         _ => Err(OscError::UnknownAddress),
     }
 }

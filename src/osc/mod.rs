@@ -8,6 +8,7 @@
 //! | `/earshot/curve/<name>` | one number per denoise step | `set_curve` |
 //! | `/earshot/band/arm` | two integers `a b` (sample frames) | arms the loop band |
 //! | `/earshot/band/disarm` | — | disarms it |
+//! | `/earshot/prompt` | one string | `set_prompt` (encoded off the state lock) |
 //! | `/earshot/ping` | — | replies `/earshot/pong` |
 //!
 //! Replies go to the sender's address: `/earshot/ack` with `kind` (s),

@@ -18,6 +18,9 @@ pub const LATENT_CHANNELS: usize = 64;
 pub const KNOB_COUNT: usize = 4;
 /// Conditioning tokens per prompt.
 pub const COND_TOKENS: usize = 8;
+/// Width of a text embedding (all-MiniLM-L6-v2) the conditioning
+/// projection reads.
+pub const TEXT_EMBEDDING: usize = 384;
 /// STFT size of the decoder's inverse transform.
 pub const N_FFT: usize = 2048;
 /// STFT hop of the decoder: two STFT frames per latent frame.

@@ -17,7 +17,7 @@
 
 use super::config::{
     BINS, CHANNELS, DECODER_KERNEL, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, ModelSize, N_FFT,
-    SAMPLE_RATE, STFT_PER_LATENT, head_row,
+    SAMPLE_RATE, STFT_PER_LATENT, TEXT_EMBEDDING, head_row,
 };
 use super::tensors::{TensorSpec, manifest};
 use super::weights::ModelWeights;
@@ -140,6 +140,9 @@ fn init_tensor(c: &ModelConfig, spec: &TensorSpec, seed: u64, index: u64) -> Vec
             b
         }
         "dec.embed.weight" => decoder_embed(spec, seed, index),
+        // A text embedding has unit length, not unit variance per element:
+        // scale so each conditioning value comes out about unit variance.
+        _ if name.starts_with("cond.") && !is_bias => random((TEXT_EMBEDDING as f32).sqrt()),
         "dec.head.weight" => decoder_head_weight(c, spec, seed, index),
         "dec.head.bias" => decoder_head_bias(c, seed, index),
         _ if name.ends_with("gamma") => vec![0.1; spec.numel()],

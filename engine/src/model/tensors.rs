@@ -4,8 +4,8 @@
 //! peer implementation can load the same file unchanged.
 
 use super::config::{
-    DECODER_KERNEL, DECODER_MLP_RATIO, KNOB_COUNT, LATENT_CHANNELS, MLP_RATIO, ModelConfig,
-    TIME_FREQ_DIM,
+    COND_TOKENS, DECODER_KERNEL, DECODER_MLP_RATIO, KNOB_COUNT, LATENT_CHANNELS, MLP_RATIO,
+    ModelConfig, TEXT_EMBEDDING, TIME_FREQ_DIM,
 };
 
 /// One expected tensor.
@@ -95,6 +95,9 @@ pub fn manifest(c: &ModelConfig) -> Vec<TensorSpec> {
     }
     m.norm("dec.final_norm", w);
     m.linear("dec.head", c.head_outputs(), w);
+    // Last, so adding them moved no other tensor's init stream.
+    m.linear("cond.tokens", COND_TOKENS * d, TEXT_EMBEDDING);
+    m.linear("cond.pooled", d, TEXT_EMBEDDING);
     m.0
 }
 
