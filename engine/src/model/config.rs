@@ -49,11 +49,11 @@ pub fn head_row(r: usize, ch: usize, part: usize, bin: usize) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelSize {
-    /// For CI and CPU real time: ~2.6 M parameters.
+    /// For CI and CPU real time: ~3.1 M parameters.
     Tiny,
-    /// ~26 M parameters.
+    /// ~27 M parameters.
     Small,
-    /// ~476 M parameters (459 M in the generator), so GPU time dominates a tick.
+    /// ~480 M parameters (459 M in the generator), so GPU time dominates a tick.
     Base,
 }
 
