@@ -20,6 +20,8 @@ pub struct ControlState {
     /// The conditioning in force (`None` until a prompt was committed: the
     /// runner keeps the one it started with).
     pub conditioning: Option<CommittedConditioning>,
+    /// A noise seed for slots admitted from now on (`None`: the stream's own).
+    pub seed: Option<u64>,
 }
 
 impl Clone for ControlState {
@@ -29,6 +31,7 @@ impl Clone for ControlState {
             last_activity: self.last_activity,
             band: self.band,
             conditioning: self.conditioning.clone(),
+            seed: self.seed,
         }
     }
 
@@ -39,6 +42,7 @@ impl Clone for ControlState {
         self.band = source.band;
         // The input is behind an Arc: this clones a pointer, not the tensors.
         self.conditioning.clone_from(&source.conditioning);
+        self.seed = source.seed;
     }
 }
 
@@ -104,6 +108,7 @@ impl Control {
                 last_activity: None,
                 band: None,
                 conditioning: None,
+                seed: None,
             })),
             clock,
             acks: AckHub::new(),
@@ -242,6 +247,19 @@ impl Control {
         Ok(self.set_band(Some((a, b))))
     }
 
+    /// Sets the noise seed of slots admitted from now on; returns whether
+    /// it changed.
+    pub fn set_seed(&self, seed: u64) -> bool {
+        let now = self.clock.now();
+        let mut s = self.lock();
+        if s.seed == Some(seed) {
+            return false;
+        }
+        s.seed = Some(seed);
+        s.last_activity = Some(now);
+        true
+    }
+
     /// Disarms the loop band; returns whether one was armed.
     pub fn disarm_band(&self) -> bool {
         self.set_band(None)
@@ -287,6 +305,7 @@ mod tests {
             last_activity: None,
             band: None,
             conditioning: None,
+            seed: None,
         };
         control.snapshot(&mut snap);
         assert_eq!(snap.knobs.epoch(), 1);

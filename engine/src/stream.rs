@@ -77,6 +77,8 @@ pub enum StreamError {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Slot {
     serial: u64,
+    /// The seed its noise is keyed with, fixed at admission.
+    seed: u64,
     latents: LatentHandle,
     step: u32,
     anchor: LatentFrames,
@@ -198,6 +200,12 @@ impl Stream {
         self.tick
     }
 
+    /// Changes the seed of slots admitted from now on; slots in flight
+    /// keep theirs, so no trajectory mixes two noise streams.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.config.seed = seed;
+    }
+
     /// The serial the next admitted slot gets.
     pub fn next_serial(&self) -> u64 {
         self.next_serial
@@ -210,6 +218,7 @@ impl Stream {
         if let Some(latents) = self.free.pop() {
             self.slots.push_back(Slot {
                 serial: self.next_serial,
+                seed: self.config.seed,
                 latents,
                 step: 0,
                 anchor,
@@ -252,7 +261,7 @@ impl Stream {
                 t: timestep(slot.step, steps),
                 t_next: timestep(slot.step + 1, steps),
                 noise: NoiseKey {
-                    seed: self.config.seed,
+                    seed: slot.seed,
                     slot: slot.serial,
                     step: 0,
                 },
@@ -321,6 +330,7 @@ mod tests {
         config: ModelConfig,
         buffers: u32,
         batches: Vec<Vec<(u32, u32, f32)>>,
+        seeds: Vec<Vec<u64>>,
         knob_rows: Vec<Vec<f32>>,
     }
 
@@ -330,6 +340,7 @@ mod tests {
                 config: ModelSize::Tiny.config(),
                 buffers: 0,
                 batches: Vec::new(),
+                seeds: Vec::new(),
                 knob_rows: Vec::new(),
             }
         }
@@ -361,6 +372,7 @@ mod tests {
                     .collect(),
             );
             self.knob_rows.push(batch.knob_rows.clone());
+            self.seeds.push(batch.slots.iter().map(|s| s.noise.seed).collect());
             Ok(())
         }
         fn decode(&mut self, _: &DecodeRequest, _: &mut [f32]) -> Result<(), BackendError> {
@@ -489,6 +501,19 @@ mod tests {
         let rows = &b.knob_rows[1];
         assert_eq!(rows[0], 1.0);
         assert_eq!(rows[KNOB_COUNT], -1.0);
+    }
+
+    #[test]
+    fn a_new_seed_applies_to_slots_admitted_after_it() {
+        let mut b = Recorder::new();
+        let mut s = Stream::new(StreamConfig::default(), &mut b).unwrap();
+        let knobs = KnobState::new(8);
+        for i in 0..2 {
+            s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(i)))).unwrap();
+        }
+        s.set_seed(9);
+        s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(2)))).unwrap();
+        assert_eq!(b.seeds[2], vec![0, 0, 9], "in-flight slots keep their seed");
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub enum OscError {
 pub enum Dispatched {
     /// A change whose acks the sender wants: its kind and epoch.
     Change(AckKind, u64),
-    /// The loop band changed (no epoch).
-    Band,
+    /// Applied, with no epoch to acknowledge (loop band, seed).
+    Applied,
     /// Answer with `/earshot/pong`.
     Pong,
 }
@@ -100,14 +100,25 @@ pub fn dispatch(message: &OscMessage, control: &Control) -> Result<Dispatched, O
             control
                 .arm_band(a, b)
                 .map_err(|e| OscError::Refused(e.to_string()))?;
-            Ok(Dispatched::Band)
+            Ok(Dispatched::Applied)
         }
         "band/disarm" if args.is_empty() => {
             control.disarm_band();
-            Ok(Dispatched::Band)
+            Ok(Dispatched::Applied)
         }
         "band/disarm" => Err(bad("no arguments", args)),
         "ping" => Ok(Dispatched::Pong),
+        "seed" => match args.as_slice() {
+            [OscType::Int(v)] if *v >= 0 => {
+                control.set_seed(*v as u64);
+                Ok(Dispatched::Applied)
+            }
+            [OscType::Long(v)] if *v >= 0 => {
+                control.set_seed(*v as u64);
+                Ok(Dispatched::Applied)
+            }
+            _ => Err(bad("one non-negative integer", args)),
+        },
         "prompt" => match args.as_slice() {
             [OscType::String(text)] => {
                 let epoch = control
@@ -156,7 +167,7 @@ mod tests {
         let band = vec![OscType::Int(48_000), OscType::Long(96_000)];
         assert_eq!(
             dispatch(&msg("/earshot/band/arm", band), &c),
-            Ok(Dispatched::Band)
+            Ok(Dispatched::Applied)
         );
         assert_eq!(
             c.lock().band,
@@ -164,7 +175,7 @@ mod tests {
         );
         assert_eq!(
             dispatch(&msg("/earshot/band/disarm", vec![]), &c),
-            Ok(Dispatched::Band)
+            Ok(Dispatched::Applied)
         );
         assert_eq!(c.lock().band, None);
         assert_eq!(

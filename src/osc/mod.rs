@@ -9,6 +9,7 @@
 //! | `/earshot/band/arm` | two integers `a b` (sample frames) | arms the loop band |
 //! | `/earshot/band/disarm` | — | disarms it |
 //! | `/earshot/prompt` | one string | `set_prompt` (encoded off the state lock) |
+//! | `/earshot/seed` | one non-negative integer | noise seed of slots admitted from now on |
 //! | `/earshot/ping` | — | replies `/earshot/pong` |
 //!
 //! Replies go to the sender's address: `/earshot/ack` with `kind` (s),

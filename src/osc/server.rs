@@ -168,7 +168,7 @@ fn handle_packet(
                             },
                             seen,
                         ),
-                        Dispatched::Band => {}
+                        Dispatched::Applied => {}
                     }
                 }
                 Err(e) => {

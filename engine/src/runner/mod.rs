@@ -208,6 +208,7 @@ impl Runner {
             last_activity: None,
             band: None,
             conditioning: None,
+            seed: None,
         };
         Ok(Self {
             lead: LeadController::new(config.lead)?,
@@ -273,6 +274,9 @@ impl Runner {
         });
         self.control.snapshot(&mut self.snapshot);
         self.sync_conditioning();
+        if let Some(seed) = self.snapshot.seed {
+            self.stream.set_seed(seed);
+        }
         let epochs = Epochs {
             knob: self.snapshot.knobs.epoch(),
             conditioning: self.conditioning_epoch,
