@@ -372,7 +372,8 @@ mod tests {
                     .collect(),
             );
             self.knob_rows.push(batch.knob_rows.clone());
-            self.seeds.push(batch.slots.iter().map(|s| s.noise.seed).collect());
+            self.seeds
+                .push(batch.slots.iter().map(|s| s.noise.seed).collect());
             Ok(())
         }
         fn decode(&mut self, _: &DecodeRequest, _: &mut [f32]) -> Result<(), BackendError> {
@@ -509,10 +510,12 @@ mod tests {
         let mut s = Stream::new(StreamConfig::default(), &mut b).unwrap();
         let knobs = KnobState::new(8);
         for i in 0..2 {
-            s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(i)))).unwrap();
+            s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(i))))
+                .unwrap();
         }
         s.set_seed(9);
-        s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(2)))).unwrap();
+        s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(2))))
+            .unwrap();
         assert_eq!(b.seeds[2], vec![0, 0, 9], "in-flight slots keep their seed");
     }
 
