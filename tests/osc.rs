@@ -116,6 +116,27 @@ fn bad_packets_get_errors_and_counters_and_the_server_keeps_serving() {
     server.stop();
 }
 
+/// Runs `earshot send` with `message` and checks all four acks of epoch 1.
+fn expect_every_ack(exe: &str, addr: &str, message: &[&str], kind: &str) {
+    let sent = Command::new(exe)
+        .args(["send", "--to", addr, "--wait-ms", "3000"])
+        .args(message)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    for stage in ["received", "committed", "first_produce", "first_audible"] {
+        assert!(
+            out.contains(&format!("/earshot/ack {kind} {stage} 1 ")),
+            "{stage} missing in:\n{out}"
+        );
+    }
+}
+
 #[test]
 fn a_playing_earshot_reports_an_osc_change_as_heard() {
     let exe = env!("CARGO_BIN_EXE_earshot");
@@ -146,55 +167,15 @@ fn a_playing_earshot_reports_an_osc_change_as_heard() {
         }
     };
     std::thread::sleep(Duration::from_millis(1000));
-    let sent = Command::new(exe)
-        .args([
-            "send",
-            "--to",
-            &addr,
-            "--wait-ms",
-            "3000",
-            "/earshot/knob/brightness",
-            "0.9",
-        ])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&sent.stdout);
-    assert!(
-        sent.status.success(),
-        "{out} {}",
-        String::from_utf8_lossy(&sent.stderr)
+    // A knob change, then a prompt change (encoded off the state lock):
+    // each comes back acknowledged at every stage.
+    expect_every_ack(exe, &addr, &["/earshot/knob/brightness", "0.9"], "knob");
+    expect_every_ack(
+        exe,
+        &addr,
+        &["/earshot/prompt", "slow strings in a cathedral"],
+        "conditioning",
     );
-    for stage in ["received", "committed", "first_produce", "first_audible"] {
-        assert!(
-            out.contains(&format!("/earshot/ack knob {stage} 1 ")),
-            "{stage} missing in:\n{out}"
-        );
-    }
-    // A prompt change travels the same way (encoded off the state lock).
-    let prompt = Command::new(exe)
-        .args([
-            "send",
-            "--to",
-            &addr,
-            "--wait-ms",
-            "3000",
-            "/earshot/prompt",
-            "slow strings in a cathedral",
-        ])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&prompt.stdout);
-    assert!(
-        prompt.status.success(),
-        "{out} {}",
-        String::from_utf8_lossy(&prompt.stderr)
-    );
-    for stage in ["received", "committed", "first_produce", "first_audible"] {
-        assert!(
-            out.contains(&format!("/earshot/ack conditioning {stage} 1 ")),
-            "{stage} missing in:\n{out}"
-        );
-    }
     let bad = Command::new(exe)
         .args(["send", "--to", &addr, "/earshot/knob/brightness", "9"])
         .output()
