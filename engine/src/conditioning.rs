@@ -38,8 +38,9 @@ pub trait PromptEncoder: Send {
 pub struct CommittedConditioning {
     /// Bumped by every committed conditioning change.
     pub epoch: u64,
-    /// The prompt it was made from (`None`: the starting conditioning).
-    pub prompt: Option<String>,
+    /// The prompt it was made from (`None`: the starting conditioning);
+    /// shared, so the runner's snapshot copies a pointer, not the text.
+    pub prompt: Option<std::sync::Arc<str>>,
     /// The input itself; shared, never copied under the lock.
     pub input: std::sync::Arc<ConditioningInput>,
 }

@@ -22,6 +22,10 @@ pub struct ControlState {
     pub conditioning: Option<CommittedConditioning>,
     /// A noise seed for slots admitted from now on (`None`: the stream's own).
     pub seed: Option<u64>,
+    /// The latest prompt requested, committed or not.
+    pub requested_prompt: Option<Arc<str>>,
+    /// Prompt requests so far (the latest one's sequence number).
+    pub prompt_requests: u64,
 }
 
 impl Clone for ControlState {
@@ -32,6 +36,8 @@ impl Clone for ControlState {
             band: self.band,
             conditioning: self.conditioning.clone(),
             seed: self.seed,
+            requested_prompt: self.requested_prompt.clone(),
+            prompt_requests: self.prompt_requests,
         }
     }
 
@@ -43,6 +49,8 @@ impl Clone for ControlState {
         // The input is behind an Arc: this clones a pointer, not the tensors.
         self.conditioning.clone_from(&source.conditioning);
         self.seed = source.seed;
+        self.requested_prompt.clone_from(&source.requested_prompt);
+        self.prompt_requests = source.prompt_requests;
     }
 }
 
@@ -58,9 +66,12 @@ pub enum PromptError {
     /// The encoder refused the prompt.
     #[error("encoding the prompt failed: {0}")]
     Encode(String),
-    /// Newer prompts kept committing first.
-    #[error("gave up after {0} attempts: newer prompts kept committing first")]
+    /// Other commits kept landing between snapshot and commit.
+    #[error("gave up after {0} attempts: other commits kept landing first")]
     Contended(usize),
+    /// A newer prompt request arrived; it replaces this one.
+    #[error("superseded by a newer prompt")]
+    Superseded,
 }
 
 /// What an accepted knob request did.
@@ -109,6 +120,8 @@ impl Control {
                 band: None,
                 conditioning: None,
                 seed: None,
+                requested_prompt: None,
+                prompt_requests: 0,
             })),
             clock,
             acks: AckHub::new(),
@@ -121,58 +134,64 @@ impl Control {
         *self.encoder.lock().unwrap_or_else(|p| p.into_inner()) = Some(encoder);
     }
 
-    /// Changes the prompt (contract 3): snapshot the conditioning epoch
-    /// under the state lock, encode with the state lock released (encodes
-    /// serialize on their own lock), commit under the state lock only if
-    /// the epoch is unchanged, else snapshot and encode again; after
-    /// [`PROMPT_ATTEMPTS`] attempts give up with an error. A stale encode
-    /// can never overwrite a newer one. Returns the committed epoch.
+    /// Changes the prompt (contract 3). The request is recorded under the
+    /// state lock as the latest one; then, with the state lock released and
+    /// encodes serialized on their own lock, the latest request is encoded
+    /// and committed under the state lock only if the conditioning epoch is
+    /// unchanged and no newer request arrived meanwhile — else it snapshots
+    /// and encodes again, at most [`PROMPT_ATTEMPTS`] times. A request that
+    /// a newer one overtook returns [`PromptError::Superseded`]: a stale
+    /// encode never overwrites a newer request. Returns the committed epoch;
+    /// its Received and Committed acks carry it.
     pub fn set_prompt(&self, prompt: &str) -> Result<u64, PromptError> {
         let received = self.clock.now();
-        let mut received_acked = false;
+        let mine = {
+            let mut s = self.lock();
+            s.prompt_requests += 1;
+            s.requested_prompt = Some(Arc::from(prompt));
+            s.prompt_requests
+        };
         for _ in 0..PROMPT_ATTEMPTS {
-            let seen = self.lock().conditioning.as_ref().map_or(0, |c| c.epoch);
-            if !received_acked {
-                self.acks.emit(AckEvent {
-                    kind: AckKind::Conditioning,
-                    epoch: seen + 1,
-                    stage: AckStage::Received,
-                    at: received,
-                });
-                received_acked = true;
-            }
+            let (seen, text) = {
+                let s = self.lock();
+                if s.prompt_requests != mine {
+                    return Err(PromptError::Superseded);
+                }
+                let text = s
+                    .requested_prompt
+                    .clone()
+                    .unwrap_or_else(|| Arc::from(prompt));
+                (s.conditioning.as_ref().map_or(0, |c| c.epoch), text)
+            };
             let input = {
                 let mut encoder = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
                 let encoder = encoder.as_mut().ok_or(PromptError::NoEncoder)?;
-                encoder.encode(prompt).map_err(PromptError::Encode)?
+                encoder.encode(&text).map_err(PromptError::Encode)?
             };
             let mut s = self.lock();
-            let now = s.conditioning.as_ref().map_or(0, |c| c.epoch);
-            if now != seen {
+            if s.prompt_requests != mine {
+                return Err(PromptError::Superseded);
+            }
+            if s.conditioning.as_ref().map_or(0, |c| c.epoch) != seen {
                 continue;
             }
             let epoch = seen + 1;
             s.conditioning = Some(CommittedConditioning {
                 epoch,
-                prompt: Some(prompt.to_owned()),
+                prompt: Some(text),
                 input: Arc::new(input),
             });
             s.last_activity = Some(received);
-            self.acks.emit(AckEvent {
+            let ack = |stage, at| AckEvent {
                 kind: AckKind::Conditioning,
                 epoch,
-                stage: AckStage::Committed,
-                at: self.clock.now(),
-            });
+                stage,
+                at,
+            };
+            self.acks.emit(ack(AckStage::Received, received));
+            self.acks.emit(ack(AckStage::Committed, self.clock.now()));
             return Ok(epoch);
         }
-        let seen = self.lock().conditioning.as_ref().map_or(0, |c| c.epoch);
-        self.acks.emit(AckEvent {
-            kind: AckKind::Conditioning,
-            epoch: seen + 1,
-            stage: AckStage::Dropped,
-            at: self.clock.now(),
-        });
         Err(PromptError::Contended(PROMPT_ATTEMPTS))
     }
 
@@ -306,6 +325,8 @@ mod tests {
             band: None,
             conditioning: None,
             seed: None,
+            requested_prompt: None,
+            prompt_requests: 0,
         };
         control.snapshot(&mut snap);
         assert_eq!(snap.knobs.epoch(), 1);

@@ -166,6 +166,9 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         control.set_prompt(prompt)?;
     }
     let (trace, trace_failures) = open_trace(args)?;
+    // MIDI (and its mapping file) before anything starts, so a bad file
+    // stops nothing half-started.
+    let _midi = open_midi(args, &control)?;
     let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;
     sink.start(output)?;
     let config = RunnerConfig {
@@ -200,7 +203,6 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
-    let _midi = open_midi(args, &osc_control)?;
     let osc = match args.osc {
         Some(port) => {
             let server = OscServer::bind((args.osc_bind, port).into(), osc_control)

@@ -30,8 +30,10 @@ pub enum OscError {
 /// What a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dispatched {
-    /// A change whose acks the sender wants: its kind and epoch.
-    Change(AckKind, u64),
+    /// A change whose acks the sender wants: its kind, its epoch, and
+    /// whether it changed anything (a request for the value in force is
+    /// acknowledged up to Committed only).
+    Change(AckKind, u64, bool),
     /// Applied, with no epoch to acknowledge (loop band, seed).
     Applied,
     /// Answer with `/earshot/pong`.
@@ -72,7 +74,11 @@ pub fn dispatch(message: &OscMessage, control: &Control) -> Result<Dispatched, O
     let args = &message.args;
     let knob_change = |r: Result<KnobCommit, earshot_engine::knobs::KnobError>| {
         let commit = r.map_err(|e| OscError::Refused(e.to_string()))?;
-        Ok(Dispatched::Change(AckKind::Knob, commit.epoch))
+        Ok(Dispatched::Change(
+            AckKind::Knob,
+            commit.epoch,
+            commit.changed,
+        ))
     };
     if let Some(name) = rest.strip_prefix("knob/") {
         let [value] = args.as_slice() else {
@@ -124,7 +130,7 @@ pub fn dispatch(message: &OscMessage, control: &Control) -> Result<Dispatched, O
                 let epoch = control
                     .set_prompt(text)
                     .map_err(|e| OscError::Refused(e.to_string()))?;
-                Ok(Dispatched::Change(AckKind::Conditioning, epoch))
+                Ok(Dispatched::Change(AckKind::Conditioning, epoch, true))
             }
             _ => Err(bad("one string", args)),
         },
@@ -156,13 +162,13 @@ mod tests {
             &msg("/earshot/knob/brightness", vec![OscType::Float(0.8)]),
             &c,
         );
-        assert_eq!(r, Ok(Dispatched::Change(AckKind::Knob, 1)));
+        assert_eq!(r, Ok(Dispatched::Change(AckKind::Knob, 1, true)));
         let r = dispatch(&msg("/earshot/knob/noise", vec![OscType::Int(1)]), &c);
-        assert_eq!(r, Ok(Dispatched::Change(AckKind::Knob, 2)));
+        assert_eq!(r, Ok(Dispatched::Change(AckKind::Knob, 2, true)));
         let curve = (0..8).map(|i| OscType::Float(i as f32 / 8.0)).collect();
         assert_eq!(
             dispatch(&msg("/earshot/curve/warmth", curve), &c),
-            Ok(Dispatched::Change(AckKind::Knob, 3))
+            Ok(Dispatched::Change(AckKind::Knob, 3, true))
         );
         let band = vec![OscType::Int(48_000), OscType::Long(96_000)];
         assert_eq!(

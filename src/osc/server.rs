@@ -42,6 +42,9 @@ struct Pending {
     to: SocketAddr,
     kind: AckKind,
     epoch: u64,
+    /// The last stage to forward: a request that changed nothing ends at
+    /// Committed (its epoch may have been heard long ago).
+    until: AckStage,
 }
 
 impl OscServer {
@@ -149,14 +152,20 @@ fn handle_packet(
                 Ok(done) => {
                     seen.applied.fetch_add(1, Ordering::Relaxed);
                     match done {
-                        Dispatched::Change(kind, epoch) => {
+                        Dispatched::Change(kind, epoch, changed) => {
                             if pending.len() >= MAX_PENDING {
                                 pending.remove(0);
                             }
+                            let until = if changed {
+                                AckStage::FirstAudible
+                            } else {
+                                AckStage::Committed
+                            };
                             pending.push(Pending {
                                 to: from,
                                 kind,
                                 epoch,
+                                until,
                             });
                         }
                         Dispatched::Pong => reply(
@@ -200,9 +209,10 @@ fn forward(event: &AckEvent, socket: &UdpSocket, seen: &OscCounters, pending: &m
         p.kind == event.kind
             && match event.stage {
                 AckStage::Received | AckStage::Committed => p.epoch == event.epoch,
-                AckStage::FirstProduce | AckStage::FirstAudible | AckStage::Dropped => {
-                    p.epoch <= event.epoch
-                }
+                // A later stage of a newer epoch covers older ones; a drop
+                // concerns exactly its own epoch.
+                AckStage::FirstProduce | AckStage::FirstAudible => p.epoch <= event.epoch,
+                AckStage::Dropped => p.epoch == event.epoch,
             }
     };
     let kind = match event.kind {
@@ -226,7 +236,6 @@ fn forward(event: &AckEvent, socket: &UdpSocket, seen: &OscCounters, pending: &m
         };
         reply(socket, p.to, message, seen);
     }
-    if matches!(event.stage, AckStage::FirstAudible | AckStage::Dropped) {
-        pending.retain(|p| !covers(p));
-    }
+    let stage = event.stage;
+    pending.retain(|p| !(covers(p) && (stage >= p.until || stage == AckStage::Dropped)));
 }

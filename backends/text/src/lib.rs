@@ -135,7 +135,19 @@ impl TextEncoder {
     /// The unit-length sentence embedding of `text`.
     pub fn embed(&mut self, text: &str) -> Result<Vec<f32>, TextEncoderError> {
         let ids = self.token_ids(text)?;
-        debug_assert!(ids.len() <= MAX_POSITIONS);
+        // A foreign tokenizer file could yield ids the embedding table
+        // lacks, or none at all: refuse rather than index out of bounds or
+        // divide by zero.
+        if ids.is_empty()
+            || ids.len() > MAX_POSITIONS
+            || ids.iter().any(|&id| id as usize >= bert::VOCAB)
+        {
+            return Err(TextEncoderError::Tokenizer(format!(
+                "{} token ids, largest {:?}: outside what the model takes",
+                ids.len(),
+                ids.iter().max()
+            )));
+        }
         let hidden = self.bert.forward(&ids);
         let n = ids.len();
         self.pooled.fill(0.0);

@@ -149,8 +149,10 @@ pub struct Runner {
     clock: Arc<dyn Clock>,
     trace: Box<dyn TraceSink>,
     conditioning: ConditioningHandle,
-    /// The epoch of the conditioning on the backend.
+    /// The epoch of the conditioning on the backend (what produces carry).
     conditioning_epoch: u64,
+    /// The newest committed epoch looked at, placed or refused.
+    conditioning_seen: u64,
     timeline: Option<Produce>,
     pending: Option<Produce>,
     armed: Option<Band>,
@@ -209,6 +211,8 @@ impl Runner {
             band: None,
             conditioning: None,
             seed: None,
+            requested_prompt: None,
+            prompt_requests: 0,
         };
         Ok(Self {
             lead: LeadController::new(config.lead)?,
@@ -222,6 +226,7 @@ impl Runner {
             trace,
             conditioning,
             conditioning_epoch: 0,
+            conditioning_seen: 0,
             timeline: None,
             pending: None,
             armed: None,
@@ -348,12 +353,14 @@ impl Runner {
         let Some(committed) = &self.snapshot.conditioning else {
             return;
         };
-        if committed.epoch == self.conditioning_epoch {
+        if committed.epoch == self.conditioning_seen {
             return;
         }
         let epoch = committed.epoch;
+        self.conditioning_seen = epoch;
         match self.backend.encode(&committed.input) {
             Ok(handle) => {
+                self.conditioning_epoch = epoch;
                 let old = std::mem::replace(&mut self.conditioning, handle);
                 // Nothing steps with the old handle any more; a release the
                 // backend refuses only leaks one buffer.
@@ -369,7 +376,6 @@ impl Runner {
                 });
             }
         }
-        self.conditioning_epoch = epoch;
     }
 
     /// Passes a changed loop band on to the output side. The runner wraps
