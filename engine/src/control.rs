@@ -28,6 +28,21 @@ pub struct ControlState {
     pub prompt_requests: u64,
 }
 
+impl ControlState {
+    /// Knobs at their defaults for `steps` denoise steps, nothing else set.
+    pub fn new(steps: usize) -> Self {
+        Self {
+            knobs: KnobState::new(steps),
+            last_activity: None,
+            band: None,
+            conditioning: None,
+            seed: None,
+            requested_prompt: None,
+            prompt_requests: 0,
+        }
+    }
+}
+
 impl Clone for ControlState {
     fn clone(&self) -> Self {
         Self {
@@ -114,18 +129,26 @@ impl Control {
     /// Knobs at their defaults for a stream of `steps` steps.
     pub fn new(steps: usize, clock: Arc<dyn Clock>) -> Self {
         Self {
-            state: Arc::new(Mutex::new(ControlState {
-                knobs: KnobState::new(steps),
-                last_activity: None,
-                band: None,
-                conditioning: None,
-                seed: None,
-                requested_prompt: None,
-                prompt_requests: 0,
-            })),
+            state: Arc::new(Mutex::new(ControlState::new(steps))),
             clock,
             acks: AckHub::new(),
             encoder: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Emits the Received and Committed acks of a commit; called under the
+    /// state lock so acks go out in commit order.
+    fn ack_commit(&self, kind: AckKind, epoch: u64, received: SampleFrames) {
+        for (stage, at) in [
+            (AckStage::Received, received),
+            (AckStage::Committed, self.clock.now()),
+        ] {
+            self.acks.emit(AckEvent {
+                kind,
+                epoch,
+                stage,
+                at,
+            });
         }
     }
 
@@ -182,14 +205,7 @@ impl Control {
                 input: Arc::new(input),
             });
             s.last_activity = Some(received);
-            let ack = |stage, at| AckEvent {
-                kind: AckKind::Conditioning,
-                epoch,
-                stage,
-                at,
-            };
-            self.acks.emit(ack(AckStage::Received, received));
-            self.acks.emit(ack(AckStage::Committed, self.clock.now()));
+            self.ack_commit(AckKind::Conditioning, epoch, received);
             return Ok(epoch);
         }
         Err(PromptError::Contended(PROMPT_ATTEMPTS))
@@ -245,14 +261,7 @@ impl Control {
         // An accepted request is acknowledged even when it changed nothing
         // (its value was already in force), with the epoch now in force.
         let epoch = s.knobs.epoch();
-        let ack = |stage, at| AckEvent {
-            kind: AckKind::Knob,
-            epoch,
-            stage,
-            at,
-        };
-        self.acks.emit(ack(AckStage::Received, received));
-        self.acks.emit(ack(AckStage::Committed, self.clock.now()));
+        self.ack_commit(AckKind::Knob, epoch, received);
         drop(s);
         Ok(KnobCommit { changed, epoch })
     }
@@ -319,15 +328,7 @@ mod tests {
             })
         );
         assert!(control.set_knob("brightness", f32::NAN).is_err());
-        let mut snap = ControlState {
-            knobs: KnobState::new(8),
-            last_activity: None,
-            band: None,
-            conditioning: None,
-            seed: None,
-            requested_prompt: None,
-            prompt_requests: 0,
-        };
+        let mut snap = ControlState::new(8);
         control.snapshot(&mut snap);
         assert_eq!(snap.knobs.epoch(), 1);
         assert_eq!(snap.last_activity, Some(SampleFrames(480)));

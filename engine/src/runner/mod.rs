@@ -19,7 +19,6 @@ use crate::conditioning::ConditioningInput;
 use crate::control::{Control, ControlState};
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
-use crate::knobs::KnobState;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
 use crate::model::config::CHANNELS;
 use crate::playback::{BandError, Patch, PatchWriter};
@@ -205,15 +204,7 @@ impl Runner {
         let stream = Stream::new(config.stream, backend.as_mut())?;
         let writer_stats = writer.stats();
         let conditioning = backend.encode(&conditioning)?;
-        let snapshot = ControlState {
-            knobs: KnobState::new(config.stream.steps as usize),
-            last_activity: None,
-            band: None,
-            conditioning: None,
-            seed: None,
-            requested_prompt: None,
-            prompt_requests: 0,
-        };
+        let snapshot = ControlState::new(config.stream.steps as usize);
         Ok(Self {
             lead: LeadController::new(config.lead)?,
             config,
