@@ -70,10 +70,19 @@ impl Clone for KnobCurve {
 }
 
 /// The current value of every knob, normalized to the generator's [-1, 1].
+///
+/// Besides the global epoch, every (knob, step) cell remembers the epoch of
+/// the last change that altered its value: a slot stepping at step `s`
+/// is shaped by exactly the changes recorded in column `s`, which is how a
+/// produce knows which changes it really carries (a curve change that
+/// leaves a step's value alone does not reach a slot at that step).
 #[derive(Debug)]
 pub struct KnobState {
     curves: [KnobCurve; KNOB_COUNT],
     nonzero: [bool; KNOB_COUNT],
+    /// `changed_at[k * steps + s]`: the epoch that last altered knob `k` at
+    /// step `s` (0: never changed since start).
+    changed_at: Vec<u64>,
     steps: usize,
     epoch: u64,
 }
@@ -83,6 +92,7 @@ impl Clone for KnobState {
         Self {
             curves: self.curves.clone(),
             nonzero: self.nonzero,
+            changed_at: self.changed_at.clone(),
             steps: self.steps,
             epoch: self.epoch,
         }
@@ -93,6 +103,7 @@ impl Clone for KnobState {
             mine.clone_from(theirs);
         }
         self.nonzero = source.nonzero;
+        self.changed_at.clone_from(&source.changed_at);
         self.steps = source.steps;
         self.epoch = source.epoch;
     }
@@ -104,9 +115,16 @@ impl KnobState {
         Self {
             curves: KNOBS.map(|k| KnobCurve::Scalar(k.normalize(k.default))),
             nonzero: KNOBS.map(|k| k.normalize(k.default) != 0.0),
+            changed_at: vec![0; KNOB_COUNT * steps],
             steps,
             epoch: 0,
         }
+    }
+
+    /// The epoch of the last change that altered knob `knob`'s value at
+    /// denoise step `step` (0 if none did).
+    pub fn changed_at(&self, knob: usize, step: usize) -> u64 {
+        self.changed_at[knob * self.steps + step]
     }
 
     /// Whether knob `i`'s normalized curve is zero at every step, known
@@ -165,8 +183,13 @@ impl KnobState {
             KnobCurve::Scalar(v) => *v != 0.0,
             KnobCurve::PerStep(values) => values.iter().any(|&v| v != 0.0),
         };
-        self.curves[i] = curve;
         self.epoch += 1;
+        for step in 0..self.steps {
+            if curve.at(step) != self.curves[i].at(step) {
+                self.changed_at[i * self.steps + step] = self.epoch;
+            }
+        }
+        self.curves[i] = curve;
         true
     }
 
@@ -198,10 +221,17 @@ impl KnobState {
     /// Writes the normalized knob row of denoise `step` into `row`.
     pub fn row(&self, step: usize, row: &mut [f32]) {
         for (out, curve) in row.iter_mut().zip(&self.curves) {
-            *out = match curve {
-                KnobCurve::Scalar(v) => *v,
-                KnobCurve::PerStep(values) => values[step],
-            };
+            *out = curve.at(step);
+        }
+    }
+}
+
+impl KnobCurve {
+    /// The value at denoise `step`.
+    pub fn at(&self, step: usize) -> f32 {
+        match self {
+            KnobCurve::Scalar(v) => *v,
+            KnobCurve::PerStep(values) => values[step],
         }
     }
 }
@@ -247,6 +277,23 @@ mod tests {
         assert_eq!(row[1], 1.0);
         k.row(0, &mut row);
         assert_eq!(row[1], -1.0);
+    }
+
+    #[test]
+    fn each_step_remembers_the_change_that_last_altered_it() {
+        let mut k = KnobState::new(4);
+        assert_eq!(k.set("brightness", 1.0), Ok(true));
+        assert!((0..4).all(|s| k.changed_at(0, s) == 1));
+        assert!((0..4).all(|s| k.changed_at(1, s) == 0), "other knobs untouched");
+        // A curve that keeps the first two steps at 1.0 alters only the last two.
+        assert_eq!(k.set_curve("brightness", &[1.0, 1.0, 0.5, 0.0]), Ok(true));
+        assert_eq!(
+            (0..4).map(|s| k.changed_at(0, s)).collect::<Vec<_>>(),
+            [1, 1, 2, 2]
+        );
+        let mut copy = KnobState::new(4);
+        copy.clone_from(&k);
+        assert_eq!(copy.changed_at(0, 3), 2);
     }
 
     #[test]

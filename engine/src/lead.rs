@@ -20,6 +20,7 @@ const EMA_SCALE: u64 = 256;
 
 /// Every parameter of the lead controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LeadConfig {
     /// Smallest lead of the frontier write (default 0.25 s = 12 000 frames).
     pub floor: SampleFrames,
@@ -37,6 +38,10 @@ pub struct LeadConfig {
     pub max_bump: SampleFrames,
     /// Decay of the stall bump per on-time produce (default 480 frames = 10 ms).
     pub bump_decay: SampleFrames,
+    /// Added to the render estimate of a render-placed near repatch
+    /// (default 128 frames ≈ 2.7 ms): the patch's transit to the output's
+    /// next block.
+    pub near_margin: SampleFrames,
 }
 
 impl Default for LeadConfig {
@@ -49,6 +54,7 @@ impl Default for LeadConfig {
             late_ratio_permille: 1500,
             max_bump: SampleFrames(24_000),
             bump_decay: SampleFrames(480),
+            near_margin: SampleFrames(128),
         }
     }
 }
@@ -82,6 +88,8 @@ pub struct LeadController {
     ema: Option<u64>,
     bump: SampleFrames,
     stalls: u64,
+    /// Average render cost per 1024 sample frames, in 1/256 sample frame.
+    render_per_1024: Option<u64>,
 }
 
 impl LeadController {
@@ -93,6 +101,7 @@ impl LeadController {
             ema: None,
             bump: SampleFrames::ZERO,
             stalls: 0,
+            render_per_1024: None,
         })
     }
 
@@ -143,7 +152,35 @@ impl LeadController {
         self.stalls
     }
 
-    /// `interval_ema · gain + margin`: the near repatch's lead.
+    /// Feeds the measured duration of one render of `frames` sample
+    /// frames (weight 1/4: renders are many and their cost steady).
+    pub fn observe_render(&mut self, frames: SampleFrames, duration: SampleFrames) {
+        if frames.0 == 0 {
+            return;
+        }
+        let x = duration.0.saturating_mul(EMA_SCALE * 1024) / frames.0;
+        self.render_per_1024 = Some(match self.render_per_1024 {
+            None => x,
+            Some(avg) => avg - avg / 4 + x / 4,
+        });
+    }
+
+    /// The expected duration of rendering `frames` sample frames (zero
+    /// before any render was observed).
+    pub fn render_estimate(&self, frames: SampleFrames) -> SampleFrames {
+        let per = self.render_per_1024.unwrap_or(0);
+        SampleFrames((per * frames.0).div_ceil(EMA_SCALE * 1024))
+    }
+
+    /// `render_estimate(head) + near_margin`: the lead of a near repatch
+    /// placed where it is heard soonest without being trimmed, its first
+    /// `head` frames rendered on their own.
+    pub fn render_lead(&self, head: SampleFrames) -> SampleFrames {
+        self.render_estimate(head) + self.config.near_margin
+    }
+
+    /// `interval_ema · gain + margin`: the lead formula without floor and
+    /// stall bump (the near repatch's lead when placed by interval).
     pub fn near_lead(&self) -> SampleFrames {
         let scaled = self
             .ema
@@ -201,6 +238,18 @@ mod tests {
             previous = c.stall_bump();
         }
         assert_eq!(c.stall_bump(), SampleFrames::ZERO, "fully decayed");
+    }
+
+    #[test]
+    fn the_render_estimate_follows_measured_renders() {
+        let mut c = controller();
+        assert_eq!(c.render_estimate(SampleFrames(2048)), SampleFrames::ZERO);
+        assert_eq!(c.render_lead(SampleFrames(2048)), SampleFrames(128));
+        for _ in 0..40 {
+            c.observe_render(SampleFrames(4096), SampleFrames(96)); // 24 per 1024
+        }
+        assert_eq!(c.render_estimate(SampleFrames(2048)), SampleFrames(48));
+        assert_eq!(c.render_lead(SampleFrames(2048)), SampleFrames(48 + 128));
     }
 
     #[test]

@@ -174,13 +174,7 @@ pub fn render_offline(
             ));
         }
         while let Some(p) = stream.take_produce() {
-            out.trace.emit(&TraceEvent::Produce {
-                tick: p.tick,
-                at: clock.now(),
-                slot: p.slot,
-                anchor: p.anchor,
-                epochs: p.epochs,
-            });
+            out.trace.emit(&TraceEvent::produced(&p, clock.now()));
             let position = SampleFrames(p.slot * segment.0);
             let start = origin + position;
             let request = DecodeRequest {
@@ -203,6 +197,7 @@ pub fn render_offline(
                 position,
                 length: segment + config.crossfade,
                 epochs: p.epochs,
+                source: p.slot,
                 late: false,
                 trimmed: SampleFrames::ZERO,
                 lead: SampleFrames::ZERO,

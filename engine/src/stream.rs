@@ -83,6 +83,9 @@ struct Slot {
     step: u32,
     anchor: LatentFrames,
     admitted: Epochs,
+    admitted_tick: u64,
+    /// Per knob, the newest change that altered a step this slot ran.
+    shaped: [u64; KNOB_COUNT],
 }
 
 /// A fresh clean latent timeline: a slot that reached its last step.
@@ -95,10 +98,19 @@ pub struct Produce {
     pub anchor: LatentFrames,
     /// The slot's serial number.
     pub slot: u64,
-    /// The epochs when the slot was admitted.
+    /// The epochs when the slot was admitted: every step ran with at
+    /// least these.
     pub admitted: Epochs,
-    /// The epochs of the snapshot its last step used.
+    /// The tick that admitted it.
+    pub admitted_tick: u64,
+    /// The changes that shaped it: the knob epoch is the newest of
+    /// `shaped`, the conditioning epoch the one its last step used.
     pub epochs: Epochs,
+    /// Per knob, the newest change that altered the value at a step this
+    /// slot ran (0: none since start).
+    pub shaped: [u64; KNOB_COUNT],
+    /// The seed its noise was keyed with.
+    pub seed: u64,
     /// The tick that completed it.
     pub tick: u64,
 }
@@ -223,6 +235,8 @@ impl Stream {
                 step: 0,
                 anchor,
                 admitted: epochs,
+                admitted_tick: self.tick,
+                shaped: [0; KNOB_COUNT],
             });
             self.next_serial += 1;
         }
@@ -275,6 +289,9 @@ impl Stream {
         }
         let stepped = self.slots.len();
         for slot in &mut self.slots {
+            for (k, shaped) in slot.shaped.iter_mut().enumerate() {
+                *shaped = (*shaped).max(inputs.knobs.changed_at(k, slot.step as usize));
+            }
             slot.step += 1;
         }
         let mut produced = false;
@@ -285,7 +302,13 @@ impl Stream {
                     anchor: done.anchor,
                     slot: done.serial,
                     admitted: done.admitted,
-                    epochs: inputs.epochs,
+                    admitted_tick: done.admitted_tick,
+                    epochs: Epochs {
+                        knob: done.shaped.iter().copied().max().unwrap_or(0),
+                        conditioning: inputs.epochs.conditioning,
+                    },
+                    shaped: done.shaped,
+                    seed: done.seed,
                     tick: self.tick,
                 });
                 produced = true;
@@ -406,6 +429,46 @@ mod tests {
     }
 
     #[test]
+    fn a_produce_carries_only_the_changes_that_altered_a_step_it_ran() {
+        let mut b = Recorder::new();
+        let config = StreamConfig {
+            steps: 4,
+            ..StreamConfig::default()
+        };
+        let mut s = Stream::new(config, &mut b).unwrap();
+        let mut knobs = KnobState::new(4);
+        let mut produced = Vec::new();
+        for tick in 0..8u64 {
+            if tick == 3 {
+                // Slots are at steps 0..=3 now; this alters step 0 only.
+                let mut curve = [0.5; 4];
+                curve[0] = 0.9;
+                knobs.set_curve("density", &curve).unwrap();
+            }
+            if tick == 5 {
+                knobs.set("warmth", 0.1).unwrap();
+            }
+            s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(tick))))
+                .unwrap();
+            if let Some(p) = s.take_produce() {
+                produced.push(p);
+                s.release(p.latents).unwrap();
+            }
+        }
+        let density = crate::model::knobs::knob_index("density").unwrap();
+        let warmth = crate::model::knobs::knob_index("warmth").unwrap();
+        // Produces of ticks 3, 4, 5 ran step 0 before tick 3: untouched by
+        // the step-0 change; the produce of tick 6 was admitted at tick 3.
+        let carried: Vec<_> = produced.iter().map(|p| (p.tick, p.shaped[density])).collect();
+        assert_eq!(carried, [(3, 0), (4, 0), (5, 0), (6, 1), (7, 1)]);
+        // The scalar change of tick 5 reaches the slot finishing that tick.
+        let warm: Vec<_> = produced.iter().map(|p| (p.tick, p.shaped[warmth])).collect();
+        assert_eq!(warm, [(3, 0), (4, 0), (5, 2), (6, 2), (7, 2)]);
+        assert_eq!(produced[2].epochs.knob, 2, "the newest change it carries");
+        assert_eq!(produced[3].admitted_tick, 3);
+    }
+
+    #[test]
     fn slots_are_staggered_and_one_produce_per_tick_in_steady_state() {
         let mut b = Recorder::new();
         let config = StreamConfig {
@@ -436,8 +499,8 @@ mod tests {
         assert_eq!(produced[0].slot, 0);
         assert_eq!(produced[0].admitted.knob, 0);
         assert_eq!(
-            produced[0].epochs.knob, 3,
-            "tagged with the snapshot of its last step"
+            produced[0].epochs.knob, 0,
+            "the snapshot's epoch moved, but no change altered a knob value"
         );
         assert_eq!(produced[0].anchor, LatentFrames(0));
         // Steady state: four slots at steps 0..3, oldest first, with their timesteps.

@@ -37,8 +37,14 @@ pub enum TraceEvent {
         slot: u64,
         /// Window start.
         anchor: LatentFrames,
-        /// Epochs of its last step.
+        /// The changes that shaped it (see [`crate::stream::Produce`]).
         epochs: Epochs,
+        /// Per knob, the newest change that altered a step it ran.
+        shaped: [u64; crate::model::config::KNOB_COUNT],
+        /// The seed its noise was keyed with.
+        seed: u64,
+        /// The tick that admitted it.
+        admitted_tick: u64,
     },
     /// A rendered slice was written into the output.
     Patch {
@@ -52,6 +58,8 @@ pub enum TraceEvent {
         length: SampleFrames,
         /// Epochs the slice carries.
         epochs: Epochs,
+        /// Serial of the produce it was rendered from.
+        source: u64,
         /// Whether the playhead had already passed its start.
         late: bool,
         /// Sample frames cut from its front because they were behind the playhead.
@@ -59,6 +67,22 @@ pub enum TraceEvent {
         /// The lead it was placed at.
         lead: SampleFrames,
     },
+}
+
+impl TraceEvent {
+    /// The event of `produce` delivered at `at`.
+    pub fn produced(produce: &crate::stream::Produce, at: SampleFrames) -> Self {
+        TraceEvent::Produce {
+            tick: produce.tick,
+            at,
+            slot: produce.slot,
+            anchor: produce.anchor,
+            epochs: produce.epochs,
+            shaped: produce.shaped,
+            seed: produce.seed,
+            admitted_tick: produce.admitted_tick,
+        }
+    }
 }
 
 /// Why a patch was written.

@@ -50,6 +50,9 @@ pub struct Patch {
     pub len: SampleFrames,
     /// The epochs the slice was rendered with.
     pub epochs: Epochs,
+    /// Serial of the produce it was rendered from, so an observer of the
+    /// output can tell which produce each played frame came from.
+    pub source: u64,
     /// The samples, interleaved.
     pub buffer: PatchBuffer,
 }

@@ -22,6 +22,7 @@
 //!     start: SampleFrames(0),
 //!     len: SampleFrames(480),
 //!     epochs: Epochs::default(),
+//!     source: 0,
 //!     buffer,
 //! };
 //! writer.send(patch).expect("the channel has room");
@@ -62,7 +63,7 @@ mod testing;
 
 pub use config::{PlaybackConfig, PlaybackError};
 pub use message::{Patch, PatchBuffer};
-pub use output::PlaybackOutput;
+pub use output::{NO_SOURCE, PlaybackOutput};
 pub use stats::PlaybackStats;
 pub use writer::{BandError, PatchWriter, SendError};
 

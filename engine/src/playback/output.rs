@@ -12,6 +12,10 @@ use rtrb::{Consumer, Producer, PushError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+/// The source [`PlaybackOutput::render_with_sources`] reports for a frame
+/// nothing was written for.
+pub const NO_SOURCE: u64 = u64::MAX;
+
 /// The output side's handle: `Send`, not `Sync`; the one thread that plays
 /// owns it and calls [`render`](Self::render) once per block.
 #[derive(Debug)]
@@ -70,6 +74,18 @@ impl PlaybackOutput {
     /// a patch the playhead is inside is still cut at the playhead so the
     /// frame just played and the next one stay continuous.
     pub fn render(&mut self, out: &mut [f32]) {
+        self.render_inner(out, None);
+    }
+
+    /// [`render`](Self::render), also writing the source (produce serial)
+    /// of every frame played into `sources` ([`NO_SOURCE`] where nothing
+    /// was written), for an observer such as the golden harness. `sources`
+    /// shorter than the block gets the first frames only.
+    pub fn render_with_sources(&mut self, out: &mut [f32], sources: &mut [u64]) {
+        self.render_inner(out, Some(sources));
+    }
+
+    fn render_inner(&mut self, out: &mut [f32], mut sources: Option<&mut [u64]>) {
         self.return_stash();
         while let Ok(message) = self.from_runner.pop() {
             match message {
@@ -80,9 +96,13 @@ impl PlaybackOutput {
         let ch = self.channels;
         let frames = out.len() / ch;
         let (mut underruns, mut underrun_frames) = (0, 0);
-        for dst in out[..frames * ch].chunks_exact_mut(ch) {
-            if let Some(epochs) = self.ring.epochs(self.playhead) {
+        for (i, dst) in out[..frames * ch].chunks_exact_mut(ch).enumerate() {
+            let marks = self.ring.marks(self.playhead);
+            if let Some((epochs, _)) = marks {
                 self.hear(epochs);
+            }
+            if let Some(slot) = sources.as_deref_mut().and_then(|s| s.get_mut(i)) {
+                *slot = marks.map_or(NO_SOURCE, |(_, source)| source);
             }
             self.frames_played += 1;
             let frame = match seam_partner(&self.ring, self.band, self.fade, self.playhead) {
@@ -203,7 +223,7 @@ impl PlaybackOutput {
                 from,
                 &patch.buffer.as_slice()[skip..used],
                 self.fade,
-                patch.epochs,
+                (patch.epochs, patch.source),
             );
             Shared::add(&self.shared.patches_applied, 1);
             self.primed = true;
@@ -335,6 +355,7 @@ mod tests {
                     knob,
                     conditioning: 0,
                 },
+                source: 0,
                 buffer,
             };
             assert!(writer.send(p).is_ok());

@@ -17,6 +17,8 @@ pub(super) struct Ring {
     tags: Box<[u32]>,
     /// The epochs of the patch each frame was last written by.
     epochs: Box<[Epochs]>,
+    /// The source (produce serial) of the patch each frame was last written by.
+    sources: Box<[u64]>,
     channels: usize,
 }
 
@@ -27,6 +29,7 @@ impl Ring {
             samples: vec![0.0; capacity * channels].into_boxed_slice(),
             tags: vec![0; capacity].into_boxed_slice(),
             epochs: vec![Epochs::default(); capacity].into_boxed_slice(),
+            sources: vec![0; capacity].into_boxed_slice(),
             channels,
         }
     }
@@ -46,10 +49,10 @@ impl Ring {
             .then(|| &self.samples[idx * self.channels..(idx + 1) * self.channels])
     }
 
-    /// The epochs of the content written for `pos`, if any.
-    pub(super) fn epochs(&self, pos: u64) -> Option<Epochs> {
+    /// The epochs and source of the content written for `pos`, if any.
+    pub(super) fn marks(&self, pos: u64) -> Option<(Epochs, u64)> {
         let idx = (pos % self.capacity()) as usize;
-        (self.tags[idx] == self.tag(pos)).then(|| self.epochs[idx])
+        (self.tags[idx] == self.tag(pos)).then(|| (self.epochs[idx], self.sources[idx]))
     }
 
     /// Writes interleaved `src` at positions from `start`. Where the ring
@@ -58,8 +61,14 @@ impl Ring {
     /// content goes on right after the slice's end, its last frames (up to
     /// `fade`, at most half the slice) crossfade back into it, so neither
     /// seam is a hard splice.
-    /// Every written frame takes the patch's `epochs`.
-    pub(super) fn write(&mut self, start: u64, src: &[f32], fade: usize, epochs: Epochs) {
+    /// Every written frame takes the patch's `epochs` and `source`.
+    pub(super) fn write(
+        &mut self,
+        start: u64,
+        src: &[f32],
+        fade: usize,
+        (epochs, source): (Epochs, u64),
+    ) {
         let ch = self.channels;
         let frames = src.len() / ch;
         debug_assert_eq!(src.len() % ch, 0);
@@ -95,6 +104,7 @@ impl Ring {
             }
             self.tags[idx] = tag;
             self.epochs[idx] = epochs;
+            self.sources[idx] = source;
         }
     }
 }
@@ -113,7 +123,7 @@ mod tests {
     #[test]
     fn content_is_valid_only_for_its_lap() {
         let mut ring = Ring::new(8, 1);
-        ring.write(6, &[1.0, 2.0, 3.0, 4.0], 0, Epochs::default());
+        ring.write(6, &[1.0, 2.0, 3.0, 4.0], 0, (Epochs::default(), 0));
         assert_eq!(ring.frame(6), Some(&[1.0][..]));
         assert_eq!(ring.frame(9), Some(&[4.0][..]));
         assert_eq!(ring.frame(14), None, "same slot, next lap");
@@ -127,8 +137,8 @@ mod tests {
         let mut expect = old.clone();
         crossfade_into(&mut expect, &new, 2, 6);
         let mut ring = Ring::new(16, 2);
-        ring.write(13, &old, 0, Epochs::default());
-        ring.write(13, &new, 6, Epochs::default());
+        ring.write(13, &old, 0, (Epochs::default(), 0));
+        ring.write(13, &new, 6, (Epochs::default(), 0));
         let got: Vec<f32> = (13..23)
             .flat_map(|p| ring.frame(p).unwrap().to_vec())
             .collect();
@@ -138,8 +148,8 @@ mod tests {
     #[test]
     fn fade_only_blends_valid_frames() {
         let mut ring = Ring::new(16, 1);
-        ring.write(2, &[5.0, 5.0], 0, Epochs::default());
-        ring.write(0, &[1.0; 6], 6, Epochs::default());
+        ring.write(2, &[5.0, 5.0], 0, (Epochs::default(), 0));
+        ring.write(0, &[1.0; 6], 6, (Epochs::default(), 0));
         assert_eq!(ring.frame(0), Some(&[1.0][..]), "nothing there: written");
         assert_eq!(ring.frame(1), Some(&[1.0][..]));
         let blended = ring.frame(2).unwrap()[0];

@@ -34,6 +34,7 @@ pub(super) fn send(writer: &mut PatchWriter, start: u64, data: &[f32]) {
         start: SampleFrames(start),
         len: SampleFrames((data.len() / CH) as u64),
         epochs: Epochs::default(),
+        source: 0,
         buffer,
     };
     writer.send(patch).expect("room in the channel");

@@ -168,6 +168,7 @@ mod tests {
             start: SampleFrames(start),
             len: SampleFrames(len),
             epochs: Epochs::default(),
+            source: 0,
             buffer: writer.acquire().expect("a free buffer"),
         }
     }

@@ -32,8 +32,24 @@ use std::sync::Arc;
 /// Frames kept free between a write's end and one ring-lap past the playhead.
 const HORIZON_SLACK: SampleFrames = SampleFrames(8_192);
 
+/// Where the near repatch lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NearPlacement {
+    /// Where it is heard soonest without being trimmed: the measured
+    /// render time of its first `near_head` frames plus the lead's
+    /// `near_margin` ahead of the playhead. Those frames are rendered and
+    /// sent first, the rest of the range to the frontier after them.
+    #[default]
+    Render,
+    /// At `interval_ema · gain + margin` (the lead formula without floor and
+    /// stall bump), in one write.
+    Interval,
+}
+
 /// How the runner runs; every latency feature has a switch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunnerConfig {
     /// Steps, sampler, queue_cap and seed of the stream.
     pub stream: StreamConfig,
@@ -44,6 +60,12 @@ pub struct RunnerConfig {
     /// How long after the last control change the near repatch stays on
     /// (default 2 s).
     pub activity_window: SampleFrames,
+    /// Where the near repatch lands.
+    pub near_placement: NearPlacement,
+    /// Frames of a render-placed near repatch rendered and sent on their
+    /// own, before the rest (default 2048 ≈ 43 ms: long enough to play
+    /// while the rest renders).
+    pub near_head: SampleFrames,
     /// Deliver a produce in the tick it completes (off: one tick later).
     pub same_tick_delivery: bool,
     /// The shortest frontier chunk, whatever the interval (default 512).
@@ -64,6 +86,8 @@ impl Default for RunnerConfig {
             lead: LeadConfig::default(),
             near_repatch: true,
             activity_window: SampleFrames(96_000),
+            near_placement: NearPlacement::Render,
+            near_head: SampleFrames(2048),
             same_tick_delivery: true,
             min_chunk: SampleFrames(512),
             overlap: SampleFrames(256),
@@ -409,14 +433,17 @@ impl Runner {
         self.counters.produces += 1;
         self.ack(produce.epochs, AckStage::FirstProduce, now);
         report.delivered = true;
-        self.trace.emit(&TraceEvent::Produce {
-            tick: produce.tick,
-            at: now,
-            slot: produce.slot,
-            anchor: produce.anchor,
-            epochs: produce.epochs,
-        });
+        self.trace.emit(&TraceEvent::produced(&produce, now));
         let span = WindowSpan::new(self.backend.config(), produce.anchor);
+        let active = self
+            .snapshot
+            .last_activity
+            .is_some_and(|t| now.saturating_sub(t) <= self.config.activity_window);
+        // The change is what the listener waits for: the near repatch goes
+        // out before the frontier, which lands a lead ahead and can wait.
+        if self.config.near_repatch && active {
+            self.near_repatch(&produce, &span, output, report)?;
+        }
         let playhead = self.writer.playhead();
         let lead = self.lead.lead();
         // Fresh content replaces everything from playhead + lead on; a hole
@@ -446,24 +473,49 @@ impl Runner {
         }
         // A window planned before a stall may end short of the frontier.
         self.fill_to(&produce, playhead, output, report)?;
-        let active = self
-            .snapshot
-            .last_activity
-            .is_some_and(|t| now.saturating_sub(t) <= self.config.activity_window);
-        if self.config.near_repatch && active {
-            let near = self.lead.near_lead();
-            let playhead = self.writer.playhead();
-            let range = band_range(
-                playhead + near..playhead + lead,
-                self.armed,
-                self.config.overlap,
-            );
-            if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
-                self.write(&produce, range, PatchKind::Near, near, output, report)?;
-            }
-        }
         if let Some(old) = self.timeline.replace(produce) {
             self.stream.release(old.latents)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites what lies between the playhead and the frontier from a
+    /// fresh produce, so a change is heard before the frontier reaches the
+    /// ear. Placed by render time, its head is rendered and sent on its own
+    /// and the rest starts two fades before the head's end and ends two
+    /// fades past the frontier's start: every crossfade between them then
+    /// blends identical samples (same produce, exact windowed decode), and
+    /// each fade back to older content at a patch's end is overwritten
+    /// before it plays.
+    fn near_repatch(
+        &mut self,
+        produce: &Produce,
+        span: &WindowSpan,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<(), RunnerError> {
+        let lead = self.lead.lead();
+        let playhead = self.writer.playhead();
+        let (near, head) = match self.config.near_placement {
+            NearPlacement::Render => (
+                self.lead.render_lead(self.config.near_head),
+                self.config.near_head,
+            ),
+            NearPlacement::Interval => (self.lead.near_lead(), lead),
+        };
+        let end = playhead + lead;
+        let head_end = (playhead + near + head).min(end);
+        let range = band_range(playhead + near..head_end, self.armed, self.config.overlap);
+        if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
+            self.write(produce, range, PatchKind::Near, near, output, report)?;
+        }
+        let seam = SampleFrames(2 * self.config.overlap.0);
+        let rest_start = head_end.saturating_sub(seam).max(self.writer.playhead());
+        if head_end < end {
+            let range = band_range(rest_start..end + seam, self.armed, self.config.overlap);
+            if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
+                self.write(produce, range, PatchKind::Near, near, output, report)?;
+            }
         }
         Ok(())
     }
@@ -575,9 +627,12 @@ impl Runner {
             anchor: produce.anchor,
             range: range.clone(),
         };
+        let before = self.clock.now();
         self.backend
             .decode(&request, &mut buffer.as_mut_slice()[..frames * CHANNELS])?;
         let now = self.clock.now();
+        self.lead
+            .observe_render(SampleFrames(frames as u64), now.saturating_sub(before));
         output.sync(now);
         let playhead = self.writer.playhead();
         let late = range.start < playhead;
@@ -585,6 +640,7 @@ impl Runner {
             start: range.start,
             len: SampleFrames(frames as u64),
             epochs: produce.epochs,
+            source: produce.slot,
             buffer,
         };
         if let Err(back) = self.writer.send(patch) {
@@ -608,6 +664,7 @@ impl Runner {
             position: range.start,
             length: range.end - range.start,
             epochs: produce.epochs,
+            source: produce.slot,
             late,
             trimmed: playhead
                 .saturating_sub(range.start)
