@@ -284,7 +284,10 @@ mod tests {
         let mut k = KnobState::new(4);
         assert_eq!(k.set("brightness", 1.0), Ok(true));
         assert!((0..4).all(|s| k.changed_at(0, s) == 1));
-        assert!((0..4).all(|s| k.changed_at(1, s) == 0), "other knobs untouched");
+        assert!(
+            (0..4).all(|s| k.changed_at(1, s) == 0),
+            "other knobs untouched"
+        );
         // A curve that keeps the first two steps at 1.0 alters only the last two.
         assert_eq!(k.set_curve("brightness", &[1.0, 1.0, 0.5, 0.0]), Ok(true));
         assert_eq!(

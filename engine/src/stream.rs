@@ -459,10 +459,16 @@ mod tests {
         let warmth = crate::model::knobs::knob_index("warmth").unwrap();
         // Produces of ticks 3, 4, 5 ran step 0 before tick 3: untouched by
         // the step-0 change; the produce of tick 6 was admitted at tick 3.
-        let carried: Vec<_> = produced.iter().map(|p| (p.tick, p.shaped[density])).collect();
+        let carried: Vec<_> = produced
+            .iter()
+            .map(|p| (p.tick, p.shaped[density]))
+            .collect();
         assert_eq!(carried, [(3, 0), (4, 0), (5, 0), (6, 1), (7, 1)]);
         // The scalar change of tick 5 reaches the slot finishing that tick.
-        let warm: Vec<_> = produced.iter().map(|p| (p.tick, p.shaped[warmth])).collect();
+        let warm: Vec<_> = produced
+            .iter()
+            .map(|p| (p.tick, p.shaped[warmth]))
+            .collect();
         assert_eq!(warm, [(3, 0), (4, 0), (5, 2), (6, 2), (7, 2)]);
         assert_eq!(produced[2].epochs.knob, 2, "the newest change it carries");
         assert_eq!(produced[3].admitted_tick, 3);

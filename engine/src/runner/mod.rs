@@ -20,7 +20,7 @@ use crate::control::{Control, ControlState};
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
-use crate::model::config::CHANNELS;
+use crate::model::config::{CHANNELS, HOP};
 use crate::playback::{BandError, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
@@ -186,6 +186,8 @@ pub struct Runner {
     /// Newest epochs acknowledged as produced and as heard.
     acked_produced: Epochs,
     acked_heard: Epochs,
+    /// The epochs of the last near repatch's rest.
+    near_rest_epochs: Epochs,
     stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
 }
@@ -250,6 +252,7 @@ impl Runner {
             last_produce_at: None,
             acked_produced: Epochs::default(),
             acked_heard: Epochs::default(),
+            near_rest_epochs: Epochs::default(),
             stats: writer_stats,
             counters: RunnerCounters::default(),
         })
@@ -281,6 +284,23 @@ impl Runner {
             .unwrap_or(self.config.initial_interval)
     }
 
+    /// Where the near repatch lands ahead of the playhead, and how many
+    /// of its frames go out first.
+    fn near_placement(&self) -> (SampleFrames, SampleFrames) {
+        match self.config.near_placement {
+            // A band wraps writes: its near repatch stays one write.
+            NearPlacement::Render if self.armed.is_none() => (
+                self.lead.render_lead(self.config.near_head),
+                self.config.near_head,
+            ),
+            _ => (self.lead.near_lead(), self.lead.lead()),
+        }
+    }
+
+    fn near_lead(&self) -> SampleFrames {
+        self.near_placement().0
+    }
+
     fn chunk(&self) -> SampleFrames {
         self.interval().max(self.config.min_chunk)
     }
@@ -302,6 +322,7 @@ impl Runner {
             conditioning: self.conditioning_epoch,
         };
         self.sync_band();
+        output.sync(self.clock.now());
         let playhead = self.writer.playhead();
         // Where the playhead will be when this slot completes, wrapped into
         // an armed band.
@@ -322,10 +343,12 @@ impl Runner {
             at_completion,
             0,
             self.interval(),
-            self.lead.near_lead(),
-            // One chunk and one latent frame of slack for a late completion
-            // or a stale playhead read.
-            self.lead.lead() + self.chunk() + self.chunk() + crate::model::config::HOP,
+            self.near_lead(),
+            // One chunk and three latent frames of slack for a late
+            // completion (ticks lengthen while near repatches render) or a
+            // stale playhead read. Where the window cannot hold both, the
+            // frontier's coverage wins over the near repatch's reach.
+            self.lead.lead() + self.chunk() + self.chunk() + SampleFrames(3 * HOP.0),
         );
         let outcome = self.stream.tick(
             self.backend.as_mut(),
@@ -408,6 +431,11 @@ impl Runner {
         };
         match sent {
             Ok(()) => {
+                // Writes were clamped at the old band's end: past it lies
+                // nothing newer than the arming, so coverage restarts there.
+                if let (Some((_, b)), None) = (self.armed, band) {
+                    self.written_until = self.written_until.min(b);
+                }
                 self.armed = band;
                 self.requested = band;
             }
@@ -426,6 +454,8 @@ impl Runner {
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
         let now = self.clock.now();
+        // Plan with the playhead as it is now, not as of the last patch.
+        output.sync(now);
         if let Some(last) = self.last_produce_at {
             self.lead.observe(now.saturating_sub(last));
         }
@@ -496,13 +526,7 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         let lead = self.lead.lead();
         let playhead = self.writer.playhead();
-        let (near, head) = match self.config.near_placement {
-            NearPlacement::Render => (
-                self.lead.render_lead(self.config.near_head),
-                self.config.near_head,
-            ),
-            NearPlacement::Interval => (self.lead.near_lead(), lead),
-        };
+        let (near, head) = self.near_placement();
         let end = playhead + lead;
         let head_end = (playhead + near + head).min(end);
         let range = band_range(playhead + near..head_end, self.armed, self.config.overlap);
@@ -511,7 +535,11 @@ impl Runner {
         }
         let seam = SampleFrames(2 * self.config.overlap.0);
         let rest_start = head_end.saturating_sub(seam).max(self.writer.playhead());
-        if head_end < end {
+        // The rest carries news only when this produce was shaped by a
+        // change the last rest was not; otherwise the head suffices and the
+        // frontier renders the rest as it moves.
+        if head_end < end && produce.epochs != self.near_rest_epochs {
+            self.near_rest_epochs = produce.epochs;
             let range = band_range(rest_start..end + seam, self.armed, self.config.overlap);
             if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
                 self.write(produce, range, PatchKind::Near, near, output, report)?;

@@ -1,5 +1,12 @@
 //! The output side on the virtual clock: a modelled sound card that plays
 //! the playback buffer in fixed blocks as virtual time passes.
+//!
+//! Timing model: the callback of the block of frames `[kB, (k+1)B)` runs at
+//! time `kB` and takes no time, and frame `n` of the output's own count is
+//! heard at time `n`. A patch that arrives after a block's callback ran
+//! reaches the next block at the earliest, so the playhead the runner reads
+//! is up to one block ahead of the clock, as with a real card. A real card
+//! adds its own buffering latency on top, a constant this model leaves out.
 
 use crate::frames::SampleFrames;
 use crate::model::config::CHANNELS;
@@ -36,9 +43,9 @@ impl VirtualOutput {
         }
     }
 
-    /// Plays every whole block that ends at or before `now`.
+    /// Runs every block callback due at or before `now`.
     pub fn catch_up(&mut self, now: SampleFrames) {
-        while self.played.0 + self.block as u64 <= now.0 {
+        while self.played.0 <= now.0 {
             self.output.render(&mut self.buffer);
             if let Some(r) = &mut self.recording {
                 r.extend_from_slice(&self.buffer);
