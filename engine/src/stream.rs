@@ -29,6 +29,7 @@ pub const MAX_QUEUE_CAP: usize = 16;
 
 /// How a stream runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StreamConfig {
     /// Denoise steps per trajectory (default 8); also the most slots in flight.
     pub steps: u32,
