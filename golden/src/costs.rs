@@ -150,7 +150,11 @@ prompt_encode_us = 4000
         let p = profile();
         assert_eq!(p.step(1), SampleFrames(48));
         assert_eq!(p.step(3), SampleFrames(96));
-        assert_eq!(p.step(5), SampleFrames(144), "extrapolated by the last slope");
+        assert_eq!(
+            p.step(5),
+            SampleFrames(144),
+            "extrapolated by the last slope"
+        );
         assert_eq!(p.decode(SampleFrames(2048)), SampleFrames(29)); // 600 µs = 28.8
         assert_eq!(p.prompt_encode(), SampleFrames(192));
         assert_eq!(p.contended(SampleFrames(100)), SampleFrames(100));
@@ -160,7 +164,9 @@ prompt_encode_us = 4000
     fn a_profile_round_trips_and_bad_ones_are_refused() {
         let p = profile();
         assert_eq!(CostProfile::from_toml(&p.to_toml(), "x").unwrap(), p);
-        let err = CostProfile::from_toml("name = 1\n", "x.toml").unwrap_err().to_string();
+        let err = CostProfile::from_toml("name = 1\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1"), "{err}");
     }
 }

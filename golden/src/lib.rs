@@ -19,8 +19,12 @@
 //! ```
 
 pub mod costs;
+pub mod metrics;
+pub mod record;
 pub mod render_config;
 pub mod scenario;
+pub mod timeline;
+pub mod virtual_run;
 
 pub use render_config::{
     ConfigError, ModelSection, RenderConfig, RenderSection, SamplerName, StreamSection,

@@ -389,30 +389,49 @@ disarm = {}
         ));
         assert!(matches!(s.actions[3].what, ActionKind::Disarm(_)));
         let again = toml::to_string(&s).unwrap();
-        assert_eq!(Scenario::from_toml(&again, "again").unwrap(), s, "round trip");
+        assert_eq!(
+            Scenario::from_toml(&again, "again").unwrap(),
+            s,
+            "round trip"
+        );
     }
 
     #[test]
     fn errors_name_the_line_and_field() {
         let bad = GOOD.replace("floor = 7200", "flor = 7200");
-        let msg = Scenario::from_toml(&bad, "bad.toml").unwrap_err().to_string();
+        let msg = Scenario::from_toml(&bad, "bad.toml")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("bad.toml"), "{msg}");
         assert!(msg.contains("line 12"), "{msg}");
         assert!(msg.contains("flor"), "{msg}");
         let bad = GOOD.replace("extra = 4800", "extra = -1");
-        let msg = Scenario::from_toml(&bad, "bad.toml").unwrap_err().to_string();
+        let msg = Scenario::from_toml(&bad, "bad.toml")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("line 27") && msg.contains("-1"), "{msg}");
         let bad = GOOD.replace("value = 0.9", "valu = 0.9");
-        let msg = Scenario::from_toml(&bad, "bad.toml").unwrap_err().to_string();
+        let msg = Scenario::from_toml(&bad, "bad.toml")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("line 19") && msg.contains("valu"), "{msg}");
         let bad = GOOD.replace("duration = 240000", "duration = 100000");
-        let msg = Scenario::from_toml(&bad, "bad.toml").unwrap_err().to_string();
-        assert!(msg.contains("action 2") && msg.contains("past the duration"), "{msg}");
+        let msg = Scenario::from_toml(&bad, "bad.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("action 2") && msg.contains("past the duration"),
+            "{msg}"
+        );
         let bad = GOOD.replace("knob = {", "knobb = {");
-        let msg = Scenario::from_toml(&bad, "bad.toml").unwrap_err().to_string();
+        let msg = Scenario::from_toml(&bad, "bad.toml")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("line 19") && msg.contains("knobb"), "{msg}");
         let bad = GOOD.replace("disarm = {}", "");
-        let msg = Scenario::from_toml(&bad, "bad.toml").unwrap_err().to_string();
+        let msg = Scenario::from_toml(&bad, "bad.toml")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("exactly one of"), "{msg}");
     }
 }

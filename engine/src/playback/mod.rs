@@ -63,7 +63,7 @@ mod testing;
 
 pub use config::{PlaybackConfig, PlaybackError};
 pub use message::{Patch, PatchBuffer};
-pub use output::{NO_SOURCE, PlaybackOutput};
+pub use output::{FrameMark, NO_SOURCE, PlaybackOutput};
 pub use stats::PlaybackStats;
 pub use writer::{BandError, PatchWriter, SendError};
 

@@ -12,9 +12,18 @@ use rtrb::{Consumer, Producer, PushError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// The source [`PlaybackOutput::render_with_sources`] reports for a frame
+/// The source [`PlaybackOutput::render_observed`] reports for a frame
 /// nothing was written for.
 pub const NO_SOURCE: u64 = u64::MAX;
+
+/// What one played frame was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameMark {
+    /// Its timeline position.
+    pub position: SampleFrames,
+    /// The produce it was rendered from, or [`NO_SOURCE`].
+    pub source: u64,
+}
 
 /// The output side's handle: `Send`, not `Sync`; the one thread that plays
 /// owns it and calls [`render`](Self::render) once per block.
@@ -77,15 +86,16 @@ impl PlaybackOutput {
         self.render_inner(out, None);
     }
 
-    /// [`render`](Self::render), also writing the source (produce serial)
-    /// of every frame played into `sources` ([`NO_SOURCE`] where nothing
-    /// was written), for an observer such as the golden harness. `sources`
-    /// shorter than the block gets the first frames only.
-    pub fn render_with_sources(&mut self, out: &mut [f32], sources: &mut [u64]) {
-        self.render_inner(out, Some(sources));
+    /// [`render`](Self::render), also writing what each frame played was:
+    /// its timeline position and its source (the serial of the produce it
+    /// was rendered from, [`NO_SOURCE`] where nothing was written), for an
+    /// observer such as the golden harness. `marks` shorter than the block
+    /// gets the first frames only.
+    pub fn render_observed(&mut self, out: &mut [f32], marks: &mut [FrameMark]) {
+        self.render_inner(out, Some(marks));
     }
 
-    fn render_inner(&mut self, out: &mut [f32], mut sources: Option<&mut [u64]>) {
+    fn render_inner(&mut self, out: &mut [f32], mut observed: Option<&mut [FrameMark]>) {
         self.return_stash();
         while let Ok(message) = self.from_runner.pop() {
             match message {
@@ -101,8 +111,11 @@ impl PlaybackOutput {
             if let Some((epochs, _)) = marks {
                 self.hear(epochs);
             }
-            if let Some(slot) = sources.as_deref_mut().and_then(|s| s.get_mut(i)) {
-                *slot = marks.map_or(NO_SOURCE, |(_, source)| source);
+            if let Some(mark) = observed.as_deref_mut().and_then(|m| m.get_mut(i)) {
+                *mark = FrameMark {
+                    position: SampleFrames(self.playhead),
+                    source: marks.map_or(NO_SOURCE, |(_, source)| source),
+                };
             }
             self.frames_played += 1;
             let frame = match seam_partner(&self.ring, self.band, self.fade, self.playhead) {

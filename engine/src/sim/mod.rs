@@ -53,5 +53,5 @@ pub mod signal;
 
 pub use costed::{CostModel, CostedBackend};
 pub use faults::{Fault, FaultyBackend};
-pub use output::VirtualOutput;
+pub use output::{PlayedRun, VirtualOutput};
 pub use signal::SignalBackend;

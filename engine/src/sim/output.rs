@@ -10,8 +10,21 @@
 
 use crate::frames::SampleFrames;
 use crate::model::config::CHANNELS;
-use crate::playback::PlaybackOutput;
+use crate::playback::{FrameMark, PlaybackOutput};
 use crate::runner::OutputSync;
+
+/// A stretch of played frames from one source at consecutive positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayedRun {
+    /// The output's frame count (= virtual time) of its first frame.
+    pub at: SampleFrames,
+    /// Timeline position of its first frame.
+    pub position: SampleFrames,
+    /// Frames in the run.
+    pub len: u64,
+    /// The produce serial, or [`crate::playback::NO_SOURCE`].
+    pub source: u64,
+}
 
 /// Plays `block` frames whenever a whole block of virtual time has passed,
 /// and can keep everything it played.
@@ -19,8 +32,10 @@ pub struct VirtualOutput {
     output: PlaybackOutput,
     block: usize,
     buffer: Vec<f32>,
+    marks: Vec<FrameMark>,
     played: SampleFrames,
     recording: Option<Vec<f32>>,
+    runs: Option<Vec<PlayedRun>>,
 }
 
 impl std::fmt::Debug for VirtualOutput {
@@ -38,15 +53,53 @@ impl VirtualOutput {
             output,
             block,
             buffer: vec![0.0; block * CHANNELS],
+            marks: Vec::new(),
             played: SampleFrames::ZERO,
             recording: record.then(Vec::new),
+            runs: None,
         }
+    }
+
+    /// Also keeps what every played frame was, as [`PlayedRun`]s.
+    pub fn observe(mut self) -> Self {
+        self.marks = vec![FrameMark::default(); self.block];
+        self.runs = Some(Vec::new());
+        self
+    }
+
+    /// What was played, when observing.
+    pub fn runs(&self) -> &[PlayedRun] {
+        self.runs.as_deref().unwrap_or(&[])
     }
 
     /// Runs every block callback due at or before `now`.
     pub fn catch_up(&mut self, now: SampleFrames) {
         while self.played.0 <= now.0 {
-            self.output.render(&mut self.buffer);
+            match &mut self.runs {
+                Some(runs) => {
+                    self.output
+                        .render_observed(&mut self.buffer, &mut self.marks);
+                    for (i, mark) in self.marks.iter().enumerate() {
+                        let at = self.played + SampleFrames(i as u64);
+                        match runs.last_mut() {
+                            Some(run)
+                                if run.source == mark.source
+                                    && run.position.0 + run.len == mark.position.0
+                                    && run.at.0 + run.len == at.0 =>
+                            {
+                                run.len += 1;
+                            }
+                            _ => runs.push(PlayedRun {
+                                at,
+                                position: mark.position,
+                                len: 1,
+                                source: mark.source,
+                            }),
+                        }
+                    }
+                }
+                None => self.output.render(&mut self.buffer),
+            }
             if let Some(r) = &mut self.recording {
                 r.extend_from_slice(&self.buffer);
             }
