@@ -15,6 +15,7 @@ pub use earshot_cpu as cpu;
 pub use earshot_engine as engine;
 pub use earshot_golden as golden;
 
+pub mod cost_profile;
 pub mod midi;
 pub mod model;
 pub mod osc;

@@ -250,12 +250,7 @@ impl Stream {
         backend: &mut dyn Backend,
         inputs: &TickInputs<'_>,
     ) -> Result<TickOutcome, StreamError> {
-        if inputs.knobs.steps() != self.config.steps as usize {
-            return Err(StreamError::KnobSteps {
-                expected: self.config.steps as usize,
-                found: inputs.knobs.steps(),
-            });
-        }
+        self.check(inputs)?;
         if self.produced.len() >= self.config.queue_cap {
             return Ok(TickOutcome::QueueFull);
         }
@@ -265,10 +260,61 @@ impl Stream {
         if self.slots.is_empty() {
             return Ok(TickOutcome::Idle);
         }
+        let all = self.slots.len();
+        let outcome = self.step_front(backend, inputs, all)?;
+        self.tick += 1;
+        Ok(outcome)
+    }
+
+    /// Steps the oldest slot alone when this step completes it, and queues
+    /// its produce; a [`tick`](Self::tick) in the same turn then steps the
+    /// rest. The produce is ready one single-slot forward after the turn
+    /// began instead of one full batch, which is how a change reaches the
+    /// ear sooner. The latents are those of the batched step (each slot's
+    /// computation does not depend on its batch), so this only moves time.
+    /// Returns whether a produce was queued; does nothing when the oldest
+    /// slot is not at its last step or the queue is full.
+    pub fn tick_finishing_first(
+        &mut self,
+        backend: &mut dyn Backend,
+        inputs: &TickInputs<'_>,
+    ) -> Result<bool, StreamError> {
+        self.check(inputs)?;
+        let finishing = self
+            .slots
+            .front()
+            .is_some_and(|s| s.step + 1 == self.config.steps);
+        if !finishing || self.produced.len() >= self.config.queue_cap {
+            return Ok(false);
+        }
+        let outcome = self.step_front(backend, inputs, 1)?;
+        Ok(matches!(
+            outcome,
+            TickOutcome::Stepped { produced: true, .. }
+        ))
+    }
+
+    fn check(&self, inputs: &TickInputs<'_>) -> Result<(), StreamError> {
+        if inputs.knobs.steps() != self.config.steps as usize {
+            return Err(StreamError::KnobSteps {
+                expected: self.config.steps as usize,
+                found: inputs.knobs.steps(),
+            });
+        }
+        Ok(())
+    }
+
+    /// One forward over the `count` oldest slots; queues those it finished.
+    fn step_front(
+        &mut self,
+        backend: &mut dyn Backend,
+        inputs: &TickInputs<'_>,
+        count: usize,
+    ) -> Result<TickOutcome, StreamError> {
         let steps = self.config.steps;
         self.batch.clear();
         let mut row = [0.0f32; KNOB_COUNT];
-        for slot in &self.slots {
+        for slot in self.slots.iter().take(count) {
             self.batch.slots.push(SlotStep {
                 latents: slot.latents,
                 conditioning: inputs.conditioning,
@@ -288,8 +334,8 @@ impl Stream {
             Err(BackendError::Dropped) => return Ok(TickOutcome::Dropped),
             other => other?,
         }
-        let stepped = self.slots.len();
-        for slot in &mut self.slots {
+        let stepped = self.batch.slots.len();
+        for slot in self.slots.iter_mut().take(count) {
             for (k, shaped) in slot.shaped.iter_mut().enumerate() {
                 *shaped = (*shaped).max(inputs.knobs.changed_at(k, slot.step as usize));
             }
@@ -315,7 +361,6 @@ impl Stream {
                 produced = true;
             }
         }
-        self.tick += 1;
         Ok(TickOutcome::Stepped {
             slots: stepped,
             produced,

@@ -18,11 +18,17 @@
 //! assert_eq!(cfg.stream.steps, Some(4));
 //! ```
 
+pub mod ablation;
+pub mod baseline;
 pub mod costs;
 pub mod metrics;
+pub mod plots;
 pub mod record;
 pub mod render_config;
+pub mod report;
+pub mod report_plots;
 pub mod scenario;
+pub mod suite;
 pub mod timeline;
 pub mod virtual_run;
 

@@ -29,6 +29,18 @@ pub struct Scenario {
     /// The modelled sound card.
     #[serde(default)]
     pub output: OutputSection,
+    /// What makes the audio: the caller's reference backend, or the
+    /// engine's signal model (for sizes too slow to run here; the timing
+    /// is the profile's either way).
+    #[serde(default)]
+    pub content: Content,
+    /// Whether the report ablates the latency features on this scenario.
+    #[serde(default)]
+    pub ablate: bool,
+    /// Whether the report runs the determinism check (features on vs off,
+    /// ODE and SDE) on this scenario.
+    #[serde(default)]
+    pub determinism: bool,
     /// The timeline, in any order (sorted by time when run).
     #[serde(default, rename = "action")]
     pub actions: Vec<Action>,
@@ -51,6 +63,17 @@ impl Default for EngineSection {
             runner: RunnerConfig::default(),
         }
     }
+}
+
+/// What makes a scenario's audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Content {
+    /// The backend the caller passes (the reference model).
+    #[default]
+    Reference,
+    /// The engine's signal model (a sine whose level shows knob 0).
+    Signal,
 }
 
 /// The modelled sound card.

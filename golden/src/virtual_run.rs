@@ -48,6 +48,9 @@ pub enum RunError {
     /// The backend failed outside a tick.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The backend could not be made.
+    #[error("backend: {0}")]
+    BackendSetup(String),
     /// A live run's thread failed.
     #[error("live run: {0}")]
     Live(String),

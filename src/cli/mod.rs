@@ -1,5 +1,6 @@
 //! Command definitions and dispatch.
 
+mod golden;
 mod knobs;
 mod play;
 mod render;
@@ -30,6 +31,9 @@ enum Command {
     Knobs,
     /// Send one OSC message to a playing earshot and print its acks.
     Send(send::SendArgs),
+    /// The golden latency harness: run scenarios, report, profile.
+    #[command(subcommand)]
+    Golden(golden::GoldenCommand),
 }
 
 /// Runs one command; no command plays with every default.
@@ -40,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Weights(cmd)) => weights::run(cmd),
         Some(Command::Send(args)) => send::run(&args),
+        Some(Command::Golden(cmd)) => golden::run(cmd),
         Some(Command::Knobs) => {
             knobs::print();
             Ok(())

@@ -68,6 +68,9 @@ pub struct RunnerConfig {
     pub near_head: SampleFrames,
     /// Deliver a produce in the tick it completes (off: one tick later).
     pub same_tick_delivery: bool,
+    /// While a change waits for its first produce, step the slot about to
+    /// finish alone and deliver it before stepping the rest.
+    pub finishing_first: bool,
     /// The shortest frontier chunk, whatever the interval (default 512).
     pub min_chunk: SampleFrames,
     /// Overlap of a gap-fill with what is already written, so the output
@@ -89,6 +92,7 @@ impl Default for RunnerConfig {
             near_placement: NearPlacement::Render,
             near_head: SampleFrames(2048),
             same_tick_delivery: true,
+            finishing_first: true,
             min_chunk: SampleFrames(512),
             overlap: SampleFrames(256),
             initial_interval: SampleFrames::ZERO,
@@ -158,6 +162,9 @@ pub struct RunnerCounters {
     pub bands_refused: u64,
     /// Committed conditionings the backend refused.
     pub conditioning_refused: u64,
+    /// Turns whose finishing slot was stepped and delivered before the
+    /// rest of the batch.
+    pub finishing_first: u64,
 }
 
 /// The tick loop's state.
@@ -188,6 +195,8 @@ pub struct Runner {
     acked_heard: Epochs,
     /// The epochs of the last near repatch's rest.
     near_rest_epochs: Epochs,
+    /// The newest epochs any delivered produce carried.
+    delivered: Epochs,
     stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
 }
@@ -253,6 +262,7 @@ impl Runner {
             acked_produced: Epochs::default(),
             acked_heard: Epochs::default(),
             near_rest_epochs: Epochs::default(),
+            delivered: Epochs::default(),
             stats: writer_stats,
             counters: RunnerCounters::default(),
         })
@@ -287,13 +297,12 @@ impl Runner {
     /// Where the near repatch lands ahead of the playhead, and how many
     /// of its frames go out first.
     fn near_placement(&self) -> (SampleFrames, SampleFrames) {
-        match self.config.near_placement {
+        let head = self.config.near_head;
+        match (self.config.near_placement, self.armed) {
+            (NearPlacement::Render, None) => (self.lead.render_lead(head), head),
             // A band wraps writes: its near repatch stays one write.
-            NearPlacement::Render if self.armed.is_none() => (
-                self.lead.render_lead(self.config.near_head),
-                self.config.near_head,
-            ),
-            _ => (self.lead.near_lead(), self.lead.lead()),
+            (NearPlacement::Render, Some(_)) => (self.lead.render_lead(head), self.lead.lead()),
+            (NearPlacement::Interval, _) => (self.lead.near_lead(), self.lead.lead()),
         }
     }
 
@@ -350,6 +359,31 @@ impl Runner {
             // frontier's coverage wins over the near repatch's reach.
             self.lead.lead() + self.chunk() + self.chunk() + SampleFrames(3 * HOP.0),
         );
+        let mut report = TickReport::default();
+        // While a committed change has not reached any delivered produce,
+        // the slot about to finish is stepped alone and delivered before
+        // the rest of the batch: its produce is the first one the change
+        // can shape, and it is ready after a one-slot forward.
+        let news =
+            epochs.knob > self.delivered.knob || epochs.conditioning > self.delivered.conditioning;
+        let mut early = false;
+        if self.config.finishing_first && self.config.same_tick_delivery && news {
+            let inputs = TickInputs {
+                knobs: &self.snapshot.knobs,
+                conditioning: self.conditioning,
+                epochs,
+                admit: None,
+            };
+            if self
+                .stream
+                .tick_finishing_first(self.backend.as_mut(), &inputs)?
+                && let Some(produce) = self.stream.take_produce()
+            {
+                self.counters.finishing_first += 1;
+                self.deliver(produce, output, &mut report)?;
+                early = true;
+            }
+        }
         let outcome = self.stream.tick(
             self.backend.as_mut(),
             &TickInputs {
@@ -359,14 +393,13 @@ impl Runner {
                 admit: Some(anchor),
             },
         )?;
-        let mut report = TickReport::default();
         let fresh = match (self.config.same_tick_delivery, self.stream.take_produce()) {
             (true, p) => p,
             (false, p) => std::mem::replace(&mut self.pending, p),
         };
         if let Some(produce) = fresh {
             self.deliver(produce, output, &mut report)?;
-        } else {
+        } else if !early {
             self.gap_fill(output, &mut report)?;
         }
         self.ack_heard();
@@ -454,6 +487,7 @@ impl Runner {
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
         let now = self.clock.now();
+        self.delivered = self.delivered.max(produce.epochs);
         // Plan with the playhead as it is now, not as of the last patch.
         output.sync(now);
         if let Some(last) = self.last_produce_at {

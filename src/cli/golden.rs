@@ -1,0 +1,344 @@
+//! `earshot golden`: run the golden latency scenarios, compare them with
+//! the baselines, write the report, or measure a cost profile.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use earshot::cost_profile::{cpu_name, measure_cpu};
+use earshot::cpu::CpuBackend;
+use earshot::engine::Backend;
+use earshot::engine::conditioning::PromptEncoder;
+use earshot::engine::model::{ModelSize, ModelWeights};
+use earshot::engine::sampler::SamplerKind;
+use earshot::engine::sim::SignalBackend;
+use earshot::golden::ablation::{ablate, determinism};
+use earshot::golden::baseline::{self, Baselines, compare, failed, figures};
+use earshot::golden::record::Recording;
+use earshot::golden::report::{AblationTable, SuiteReport, markdown};
+use earshot::golden::suite::{ScenarioResult, Suite, run_scenario};
+use earshot::golden::virtual_run::HashEncoder;
+use earshot::model::{DEFAULT_WEIGHTS_SEED, reference_weights};
+use earshot::prompt::TextPrompt;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The golden harness's commands.
+#[derive(Debug, Subcommand)]
+pub enum GoldenCommand {
+    /// Run the scenarios on the virtual clock and compare them with the
+    /// baselines; fails on a regression beyond the tolerance.
+    Run(RunArgs),
+    /// Run the scenarios, the feature ablation and the determinism check,
+    /// and write a Markdown report with PNG plots.
+    Report(ReportArgs),
+    /// Measure a cost profile of the CPU backend on this machine.
+    Profile(ProfileArgs),
+}
+
+/// Which backend makes the content (the timing is the cost profile's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContentBackend {
+    /// The reference model on the CPU backend.
+    Cpu,
+    /// The signal model: a sine whose level shows knob 0 (fast).
+    Signal,
+}
+
+/// Where the suite's files are.
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// Scenario files.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/scenarios"))]
+    scenarios: PathBuf,
+    /// Cost profiles.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/profiles"))]
+    profiles: PathBuf,
+    /// Baselines file.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/baselines.json"))]
+    baselines: PathBuf,
+    /// Only these scenarios (by name; repeatable).
+    #[arg(long)]
+    only: Vec<String>,
+    /// What makes the content.
+    #[arg(long, value_enum, default_value_t = ContentBackend::Cpu)]
+    backend: ContentBackend,
+}
+
+/// `earshot golden run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Write this run's figures as the new baselines instead of comparing.
+    #[arg(long)]
+    bless: bool,
+    /// Also write the report JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// `earshot golden report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Directory for report.md, report.json and the plots.
+    #[arg(long, default_value = "golden-report")]
+    out: PathBuf,
+}
+
+/// `earshot golden profile`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Model size.
+    #[arg(long, default_value = "tiny")]
+    size: ModelSize,
+    /// Calls per figure.
+    #[arg(long, default_value_t = 30)]
+    repeats: usize,
+    /// Text model directory (default: its usual location).
+    #[arg(long)]
+    text_model: Option<PathBuf>,
+    /// Write the profile here (default: print it).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Runs a golden command.
+pub fn run(cmd: GoldenCommand) -> anyhow::Result<()> {
+    match cmd {
+        GoldenCommand::Run(args) => run_suite(&args),
+        GoldenCommand::Report(args) => report(&args),
+        GoldenCommand::Profile(args) => profile(&args),
+    }
+}
+
+/// Makes backends and encoders, generating each size's weights once.
+struct Content {
+    kind: ContentBackend,
+    weights: Mutex<BTreeMap<String, Arc<ModelWeights>>>,
+}
+
+impl Content {
+    fn new(kind: ContentBackend) -> Self {
+        Self {
+            kind,
+            weights: Mutex::default(),
+        }
+    }
+
+    fn weights(&self, size: ModelSize) -> Result<Arc<ModelWeights>, String> {
+        let mut cache = self.weights.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = cache.get(size.name()) {
+            return Ok(w.clone());
+        }
+        let w = Arc::new(reference_weights(size, DEFAULT_WEIGHTS_SEED).map_err(|e| e.to_string())?);
+        cache.insert(size.name().to_owned(), w.clone());
+        Ok(w)
+    }
+
+    fn backend(&self, size: ModelSize) -> Result<Box<dyn Backend>, String> {
+        match self.kind {
+            ContentBackend::Signal => Ok(Box::new(SignalBackend::new(size.config()))),
+            ContentBackend::Cpu => {
+                let w = self.weights(size)?;
+                Ok(Box::new(CpuBackend::new(&w).map_err(|e| e.to_string())?))
+            }
+        }
+    }
+
+    fn encoder(&self, size: ModelSize) -> Box<dyn PromptEncoder> {
+        if self.kind == ContentBackend::Cpu
+            && let Ok(w) = self.weights(size)
+            && let Ok(text) = TextPrompt::new(&w, None)
+        {
+            return Box::new(text);
+        }
+        Box::new(HashEncoder::new(size.config().width))
+    }
+}
+
+fn load(args: &SuiteArgs) -> anyhow::Result<Suite> {
+    let mut suite = Suite::load(&args.scenarios, &args.profiles)?;
+    if !args.only.is_empty() {
+        suite.scenarios.retain(|s| args.only.contains(&s.name));
+        if suite.scenarios.is_empty() {
+            bail!("no scenario named {:?}", args.only);
+        }
+    }
+    Ok(suite)
+}
+
+/// Runs every scenario of `suite`.
+fn run_all(suite: &Suite, content: &Content) -> anyhow::Result<Vec<(Recording, ScenarioResult)>> {
+    let mut out = Vec::new();
+    for s in &suite.scenarios {
+        let profile = &suite.profiles[&s.profile];
+        let r = run_scenario(s, profile, &|z| content.backend(z), &|z| content.encoder(z))
+            .with_context(|| format!("scenario {}", s.name))?;
+        eprintln!("  {:<28} {}", s.name, summary_line(&r.1));
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn summary_line(r: &ScenarioResult) -> String {
+    let ms = |f: u64| earshot::golden::costs::frames_to_ms(f);
+    let mut parts = Vec::new();
+    for (kind, k) in &r.metrics.kinds {
+        if let Some(p) = k.audible_first {
+            parts.push(format!("{kind} audible p50 {:.1} ms", ms(p.p50)));
+        }
+        if kind == "prompt"
+            && let Some(p) = k.ack
+        {
+            parts.push(format!("ack {:.1} ms", ms(p.max)));
+        }
+    }
+    parts.push(format!("underruns {}", r.metrics.run.underruns));
+    let missed = r.targets.iter().filter(|t| !t.met).count();
+    if missed > 0 {
+        parts.push(format!("{missed} target(s) missed"));
+    }
+    parts.join(", ")
+}
+
+fn read_baselines(path: &Path) -> anyhow::Result<Baselines> {
+    Ok(baseline::read(path)?)
+}
+
+fn compare_all(
+    results: &[(Recording, ScenarioResult)],
+    baselines: &Baselines,
+) -> Vec<baseline::Comparison> {
+    let mut out = Vec::new();
+    for (_, r) in results {
+        let empty = BTreeMap::new();
+        let base = baselines.get(&r.name).unwrap_or(&empty);
+        out.extend(compare(&r.name, base, &figures(&r.metrics)));
+    }
+    out
+}
+
+fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
+    let suite = load(&args.suite)?;
+    let content = Content::new(args.suite.backend);
+    eprintln!(
+        "golden: {} scenarios on the virtual clock",
+        suite.scenarios.len()
+    );
+    let results = run_all(&suite, &content)?;
+    let mut baselines = read_baselines(&args.suite.baselines)?;
+    let report = SuiteReport {
+        mode: "virtual".into(),
+        comparisons: compare_all(&results, &baselines),
+        scenarios: results.iter().map(|r| r.1.clone()).collect(),
+        ..SuiteReport::default()
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json())?;
+    }
+    if args.bless {
+        for (_, r) in &results {
+            baselines.insert(r.name.clone(), figures(&r.metrics));
+        }
+        baseline::write(&args.suite.baselines, &baselines)?;
+        eprintln!(
+            "golden: baselines written to {}",
+            args.suite.baselines.display()
+        );
+        return Ok(());
+    }
+    for c in &report.comparisons {
+        if c.verdict != baseline::Verdict::Same {
+            eprintln!(
+                "  {:?}: {} {} (baseline {:?}, now {:?})",
+                c.verdict, c.scenario, c.figure, c.baseline, c.now
+            );
+        }
+    }
+    if failed(&report.comparisons) {
+        bail!(
+            "golden: regressions against {}",
+            args.suite.baselines.display()
+        );
+    }
+    eprintln!("golden: every scenario within tolerance of its baseline");
+    Ok(())
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<()> {
+    let suite = load(&args.suite)?;
+    let content = Content::new(args.suite.backend);
+    let backend = |z| content.backend(z);
+    let encoder = |z| content.encoder(z);
+    eprintln!(
+        "golden: {} scenarios on the virtual clock",
+        suite.scenarios.len()
+    );
+    let results = run_all(&suite, &content)?;
+    let baselines = read_baselines(&args.suite.baselines)?;
+    let mut ablations = Vec::new();
+    let mut checks = Vec::new();
+    for s in &suite.scenarios {
+        let profile = &suite.profiles[&s.profile];
+        if s.ablate {
+            eprintln!("golden: ablating {} on {}", s.name, s.profile);
+            ablations.push(AblationTable {
+                scenario: s.name.clone(),
+                profile: s.profile.clone(),
+                rows: ablate(s, profile, &backend, &encoder)?,
+            });
+        }
+        if s.determinism {
+            // Bit-identity only means something on the reference backend.
+            let cpu = Content::new(ContentBackend::Cpu);
+            for sampler in [SamplerKind::Ode, SamplerKind::SDE] {
+                eprintln!("golden: determinism on {} ({sampler:?})", s.name);
+                checks.push(determinism(
+                    s,
+                    profile,
+                    sampler,
+                    &|z| cpu.backend(z),
+                    &|z| cpu.encoder(z),
+                )?);
+            }
+        }
+    }
+    let report = SuiteReport {
+        mode: "virtual".into(),
+        comparisons: compare_all(&results, &baselines),
+        scenarios: results.iter().map(|r| r.1.clone()).collect(),
+        ablations,
+        determinism: checks,
+    };
+    std::fs::create_dir_all(&args.out)?;
+    let plots = earshot::golden::report_plots::write_plots(&args.out, &results, &report)?;
+    std::fs::write(args.out.join("report.json"), report.to_json())?;
+    std::fs::write(args.out.join("report.md"), markdown(&report, &plots))?;
+    eprintln!(
+        "golden: report written to {}",
+        args.out.join("report.md").display()
+    );
+    Ok(())
+}
+
+fn profile(args: &ProfileArgs) -> anyhow::Result<()> {
+    let weights = reference_weights(args.size, DEFAULT_WEIGHTS_SEED)?;
+    let p = measure_cpu(
+        &weights,
+        8,
+        args.repeats,
+        args.text_model.as_deref(),
+        &cpu_name(),
+    )?;
+    let text = p.to_toml();
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text)?;
+            eprintln!("profile written to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
