@@ -127,6 +127,27 @@ pub fn failed(comparisons: &[Comparison]) -> bool {
         .any(|c| matches!(c.verdict, Verdict::Regressed | Verdict::Missing))
 }
 
+/// Reads a baselines file; a missing file is no baselines.
+pub fn read(path: &std::path::Path) -> Result<Baselines, crate::ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| crate::ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Baselines::new()),
+        Err(source) => Err(crate::ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Writes a baselines file (sorted keys, so a diff shows what changed).
+pub fn write(path: &std::path::Path, baselines: &Baselines) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(baselines).map_err(std::io::Error::other)? + "\n";
+    std::fs::write(path, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,25 +199,4 @@ mod tests {
             Verdict::Better
         );
     }
-}
-
-/// Reads a baselines file; a missing file is no baselines.
-pub fn read(path: &std::path::Path) -> Result<Baselines, crate::ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| crate::ConfigError::Parse {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Baselines::new()),
-        Err(source) => Err(crate::ConfigError::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Writes a baselines file (sorted keys, so a diff shows what changed).
-pub fn write(path: &std::path::Path, baselines: &Baselines) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(baselines).map_err(std::io::Error::other)? + "\n";
-    std::fs::write(path, text)
 }

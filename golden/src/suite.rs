@@ -144,13 +144,16 @@ pub fn check_targets(scenario: &Scenario, metrics: &ScenarioMetrics) -> Vec<Targ
     checks
 }
 
+/// What makes a run's audio: a backend and a prompt encoder.
+pub type ContentPair = (Box<dyn Backend>, Box<dyn PromptEncoder>);
+
 /// The backend and prompt encoder of a run of `scenario`: the caller's,
 /// or the signal model when the scenario asks for it.
 pub fn content_for(
     scenario: &Scenario,
     backend: BackendFactory<'_>,
     encoder: EncoderFactory<'_>,
-) -> Result<(Box<dyn Backend>, Box<dyn PromptEncoder>), RunError> {
+) -> Result<ContentPair, RunError> {
     let size = scenario.engine.size;
     Ok(match scenario.content {
         Content::Reference => (
