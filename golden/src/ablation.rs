@@ -54,6 +54,10 @@ pub fn variants() -> Vec<Variant> {
             Box::new(|c| c.same_tick_delivery = false),
         ),
     ];
+    list.push(v(
+        "near margin 0 (land at the render estimate)",
+        Box::new(|c| c.lead.near_margin = SampleFrames::ZERO),
+    ));
     for ms in [100u64, 150, 250] {
         list.push(v(
             &format!("lead floor {ms} ms"),
@@ -78,6 +82,8 @@ pub struct AblationRow {
     pub tick_median: u64,
     /// Near repatches sent.
     pub near_patches: u64,
+    /// Patches the output trimmed at the playhead (landed late).
+    pub trimmed_patches: u64,
 }
 
 /// Runs `scenario` once per variant.
@@ -101,6 +107,7 @@ pub fn ablate(
             underruns: m.run.underruns,
             tick_median: m.run.tick_median,
             near_patches: m.run.near_patches,
+            trimmed_patches: m.run.trimmed_patches,
         });
     }
     Ok(rows)

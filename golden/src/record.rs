@@ -109,4 +109,7 @@ pub struct Recording {
     pub output: OutputCounters,
     /// The runner's counters.
     pub counters: RunnerCounters,
+    /// The audio played, interleaved stereo, when it was asked for (frame
+    /// `n` was played at time `n`).
+    pub audio: Vec<f32>,
 }

@@ -207,18 +207,19 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
         );
         let _ = writeln!(
             m,
-            "| variant | knob audible_first p50 / max | knob full p50 / max | tick median | near patches | underruns |"
+            "| variant | knob audible_first p50 / max | knob full p50 / max | tick median | near patches | trimmed | underruns |"
         );
-        let _ = writeln!(m, "|---|---|---|---|---|---|");
+        let _ = writeln!(m, "|---|---|---|---|---|---|---|");
         for r in &t.rows {
             let _ = writeln!(
                 m,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 r.variant,
                 p50_max(r.knob_audible_first),
                 p50_max(r.knob_audible_full),
                 ms(r.tick_median),
                 r.near_patches,
+                r.trimmed_patches,
                 r.underruns
             );
         }

@@ -350,6 +350,18 @@ pub fn run_virtual(
     backend: Box<dyn Backend>,
     encoder: Box<dyn PromptEncoder>,
 ) -> Result<Recording, RunError> {
+    run_virtual_with(scenario, profile, backend, encoder, false)
+}
+
+/// [`run_virtual`], also keeping the audio played (interleaved stereo) in
+/// [`Recording::audio`] when `record_audio` is set.
+pub fn run_virtual_with(
+    scenario: &Scenario,
+    profile: &CostProfile,
+    backend: Box<dyn Backend>,
+    encoder: Box<dyn PromptEncoder>,
+    record_audio: bool,
+) -> Result<Recording, RunError> {
     let model = *backend.config();
     if model.size != scenario.engine.size {
         return Err(RunError::WrongModel {
@@ -390,7 +402,7 @@ pub fn run_virtual(
         },
     )?;
     let block = scenario.output.block;
-    let mut output = VirtualOutput::new(output, block as usize, false).observe();
+    let mut output = VirtualOutput::new(output, block as usize, record_audio).observe();
     let end = scenario.duration;
     while clock.now() < end {
         let before = clock.now();
@@ -410,7 +422,9 @@ pub fn run_virtual(
         .copied()
         .filter(|r| r.at < end)
         .collect();
+    let audio = output.recording().to_vec();
     Ok(Recording {
+        audio,
         events: trace.take(),
         runs,
         changes: std::mem::take(&mut w.changes),
