@@ -21,6 +21,7 @@
 pub mod ablation;
 pub mod baseline;
 pub mod costs;
+pub mod live_run;
 pub mod metrics;
 pub mod plots;
 pub mod record;

@@ -35,6 +35,8 @@ pub struct SuiteReport {
     pub ablations: Vec<AblationTable>,
     /// The determinism check, per sampler.
     pub determinism: Vec<DeterminismResult>,
+    /// Live runs (real clock, real backend), when made.
+    pub live: Vec<crate::live_run::LiveResult>,
 }
 
 impl SuiteReport {
@@ -84,22 +86,9 @@ fn budget_cells(b: &Budget) -> String {
     )
 }
 
-/// The report as Markdown; `plots` are (caption, relative path) pairs.
-pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "# earshot golden latency report ({} clock)\n",
-        report.mode
-    );
-    let _ = writeln!(
-        m,
-        "All times in milliseconds after the change was received (48 000 sample frames per second). \
-         `audible_first`: min over slices carrying the change of max(arrival, playhead reaching the slice); \
-         `heard`: first frame the output played from such a slice; `full`: from when every frame played carries it; \
-         `ack`: received → committed; `next slice`: first patch of any kind after the change. \
-         A slice carries a change only if a denoise step of its produce ran with the value that change set.\n"
-    );
+/// The tables of the virtual-clock scenarios: metrics, other changes,
+/// targets and budgets.
+fn virtual_tables(m: &mut String, report: &SuiteReport) {
     let _ = writeln!(
         m,
         "| scenario | profile | knob audible_first p50 / max | knob heard p50 | knob full p50 | prompt ack | prompt audible_first | next slice max | tick median / max | tick max in encode | underruns | late / trimmed | patches/s | RTF |"
@@ -199,6 +188,27 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
             }
         }
     }
+}
+
+/// The report as Markdown; `plots` are (caption, relative path) pairs.
+pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "# earshot golden latency report ({} clock)\n",
+        report.mode
+    );
+    let _ = writeln!(
+        m,
+        "All times in milliseconds after the change was received (48 000 sample frames per second). \
+         `audible_first`: min over slices carrying the change of max(arrival, playhead reaching the slice); \
+         `heard`: first frame the output played from such a slice; `full`: from when every frame played carries it; \
+         `ack`: received → committed; `next slice`: first patch of any kind after the change. \
+         A slice carries a change only if a denoise step of its produce ran with the value that change set.\n"
+    );
+    if !report.scenarios.is_empty() {
+        virtual_tables(&mut m, report);
+    }
     for t in &report.ablations {
         let _ = writeln!(
             m,
@@ -221,6 +231,45 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
                 r.near_patches,
                 r.trimmed_patches,
                 r.underruns
+            );
+        }
+    }
+    if !report.live.is_empty() {
+        let _ = writeln!(
+            m,
+            "\n## Live runs (real clock, real backend)\n\nPercentiles over every change of every repeat; tick figures over repeats.\n"
+        );
+        let _ = writeln!(
+            m,
+            "| scenario | repeats | knob audible_first p50 / p90 / max | prompt ack p50 / max | prompt audible_first p50 / max | tick median (p50 over runs) | tick max in encode (max) | underruns per run | targets met |"
+        );
+        let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|");
+        for l in &report.live {
+            let k = l.kinds.get("knob").and_then(|k| k.audible_first);
+            let p = l.kinds.get("prompt");
+            let targets = l
+                .targets
+                .iter()
+                .map(|(t, n)| format!("{t}: {n}/{}", l.repeats))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | {} | {} | {} | {} | {:?} | {} |",
+                l.name,
+                l.repeats,
+                k.map_or("–".into(), |p| format!(
+                    "{} / {} / {}",
+                    ms(p.p50),
+                    ms(p.p90),
+                    ms(p.max)
+                )),
+                p50_max(p.and_then(|p| p.ack)),
+                p50_max(p.and_then(|p| p.audible_first)),
+                opt_ms(l.tick_median.map(|p| p.p50)),
+                opt_ms(l.tick_max_during_encode.map(|p| p.max)),
+                l.underruns,
+                targets
             );
         }
     }

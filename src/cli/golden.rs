@@ -12,8 +12,11 @@ use earshot::engine::sampler::SamplerKind;
 use earshot::engine::sim::SignalBackend;
 use earshot::golden::ablation::{ablate, determinism};
 use earshot::golden::baseline::{self, Baselines, compare, failed, figures};
+use earshot::golden::live_run::{run_live, summarize_repeats};
+use earshot::golden::metrics::measure;
 use earshot::golden::record::Recording;
 use earshot::golden::report::{AblationTable, SuiteReport, markdown};
+use earshot::golden::scenario::Content as ScenarioContent;
 use earshot::golden::suite::{ScenarioResult, Suite, run_scenario};
 use earshot::golden::virtual_run::HashEncoder;
 use earshot::model::{DEFAULT_WEIGHTS_SEED, reference_weights};
@@ -75,6 +78,14 @@ pub struct RunArgs {
     /// Also write the report JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Run live (real clock, the CPU backend) instead of on the virtual
+    /// clock; scenarios of sizes the CPU cannot run in real time are
+    /// skipped. No baseline comparison: live figures vary run to run.
+    #[arg(long)]
+    live: bool,
+    /// Live runs per scenario.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
 }
 
 /// `earshot golden report`.
@@ -220,7 +231,59 @@ fn compare_all(
     out
 }
 
+fn run_live_suite(args: &RunArgs) -> anyhow::Result<()> {
+    let suite = load(&args.suite)?;
+    let content = Content::new(ContentBackend::Cpu);
+    let mut live = Vec::new();
+    for s in &suite.scenarios {
+        if s.engine.size != ModelSize::Tiny || s.content != ScenarioContent::Reference {
+            eprintln!(
+                "  {:<28} skipped: {} needs a faster backend than this CPU",
+                s.name, s.engine.size
+            );
+            continue;
+        }
+        let mut runs = Vec::new();
+        for k in 0..args.repeat.max(1) {
+            let rec = run_live(
+                s,
+                content.backend(s.engine.size).map_err(anyhow::Error::msg)?,
+                content.encoder(s.engine.size),
+            )
+            .with_context(|| format!("live run {} of {}", k + 1, s.name))?;
+            let m = measure(&rec);
+            runs.push((rec, m));
+        }
+        let l = summarize_repeats(s, &runs);
+        let knob = l.kinds.get("knob").and_then(|k| k.audible_first);
+        eprintln!(
+            "  {:<28} {} runs, knob audible p50 {}, underruns {:?}",
+            s.name,
+            l.repeats,
+            knob.map_or("–".into(), |p| format!(
+                "{:.1} ms",
+                earshot::golden::costs::frames_to_ms(p.p50)
+            )),
+            l.underruns
+        );
+        live.push(l);
+    }
+    let report = SuiteReport {
+        mode: "live".into(),
+        live,
+        ..SuiteReport::default()
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json())?;
+    }
+    println!("{}", markdown(&report, &[]));
+    Ok(())
+}
+
 fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
+    if args.live {
+        return run_live_suite(args);
+    }
     let suite = load(&args.suite)?;
     let content = Content::new(args.suite.backend);
     eprintln!(
@@ -311,6 +374,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<()> {
         scenarios: results.iter().map(|r| r.1.clone()).collect(),
         ablations,
         determinism: checks,
+        live: Vec::new(),
     };
     std::fs::create_dir_all(&args.out)?;
     let plots = earshot::golden::report_plots::write_plots(&args.out, &results, &report)?;

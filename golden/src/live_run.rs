@@ -1,0 +1,333 @@
+//! The live mode: the real clock and a real backend. The runner runs on
+//! its own thread as in `earshot play`, a paced thread plays the output in
+//! blocks at real time (the callback model of the virtual card: block `k`
+//! is consumed at time `kB`), and a control thread fires the scenario's
+//! events at their times through the same control API a knob controller
+//! uses, real prompt encodes included. Costs are whatever the machine
+//! takes, so figures vary run to run: repeat and read percentiles.
+
+use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording};
+use crate::scenario::{Scenario, StallStage};
+use crate::timeline::{EventKind, expand};
+use crate::virtual_run::{RunError, SharedTrace};
+use earshot_engine::backend::{
+    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
+    StepBatch,
+};
+use earshot_engine::clock::{Clock, RealClock};
+use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
+use earshot_engine::control::{Control, PromptError};
+use earshot_engine::frames::SampleFrames;
+use earshot_engine::model::ModelConfig;
+use earshot_engine::model::config::{HOP, SAMPLE_RATE};
+use earshot_engine::model::knobs::knob_index;
+use earshot_engine::playback::{PlaybackConfig, playback};
+use earshot_engine::runner::thread::RunnerThread;
+use earshot_engine::runner::{Runner, RunnerParts};
+use earshot_engine::sim::VirtualOutput;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Stalls due on the next call of each stage, shared with the control
+/// thread.
+type PendingStalls = Arc<Mutex<[SampleFrames; 2]>>;
+
+/// A backend that sleeps a pending stall before its next step or decode.
+struct StallingBackend {
+    inner: Box<dyn Backend>,
+    clock: Arc<dyn Clock>,
+    stalls: PendingStalls,
+}
+
+impl StallingBackend {
+    fn stall(&self, i: usize) {
+        let extra = std::mem::take(&mut self.stalls.lock().unwrap_or_else(|p| p.into_inner())[i]);
+        if extra > SampleFrames::ZERO {
+            self.clock.sleep(extra);
+        }
+    }
+}
+
+impl Backend for StallingBackend {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn config(&self) -> &ModelConfig {
+        self.inner.config()
+    }
+    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
+        self.inner.reserve(max_slots)
+    }
+    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
+        self.inner.alloc_latents()
+    }
+    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
+        self.inner.encode(input)
+    }
+    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
+        self.inner.release_conditioning(handle)
+    }
+    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
+        self.stall(0);
+        self.inner.step(batch)
+    }
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        self.stall(1);
+        self.inner.decode(request, out)
+    }
+    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
+        self.inner.read_latents(handle, out)
+    }
+    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
+        self.inner.write_latents(handle, values)
+    }
+    fn counters(&self) -> BackendCounters {
+        self.inner.counters()
+    }
+}
+
+/// Fires the scenario's events at their times; returns what it recorded.
+fn control_thread(
+    scenario: &Scenario,
+    control: &Control,
+    clock: &dyn Clock,
+    stalls: &PendingStalls,
+    stop: &AtomicBool,
+) -> (Vec<ChangeRecord>, Vec<(SampleFrames, SampleFrames)>) {
+    let mut changes = Vec::new();
+    let mut encodes = Vec::new();
+    for event in expand(scenario) {
+        while clock.now() < event.at {
+            if stop.load(Ordering::Acquire) {
+                return (changes, encodes);
+            }
+            let left = event.at - clock.now();
+            clock.sleep(left.min(SampleFrames(480)));
+        }
+        let received = clock.now();
+        let mut superseded = false;
+        let knob = |name: &str, curve| ChangeKind::Knob {
+            knob: knob_index(name).unwrap_or(usize::MAX),
+            curve,
+        };
+        let (kind, result): (ChangeKind, Result<(bool, u64), String>) = match &event.what {
+            EventKind::Knob { name, value } => (
+                knob(name, false),
+                control
+                    .set_knob(name, *value)
+                    .map(|c| (c.changed, c.epoch))
+                    .map_err(|e| e.to_string()),
+            ),
+            EventKind::Curve { name, values } => (
+                knob(name, true),
+                control
+                    .set_curve(name, values)
+                    .map(|c| (c.changed, c.epoch))
+                    .map_err(|e| e.to_string()),
+            ),
+            EventKind::Prompt(text) => {
+                let r = control.set_prompt(text);
+                encodes.push((received, clock.now()));
+                superseded = matches!(r, Err(PromptError::Superseded));
+                (
+                    ChangeKind::Prompt,
+                    r.map(|epoch| (true, epoch)).map_err(|e| e.to_string()),
+                )
+            }
+            EventKind::Seed(v) => (ChangeKind::Seed(*v), Ok((control.set_seed(*v), 0))),
+            EventKind::Band(a, b) => (
+                ChangeKind::Band(*a, *b),
+                control
+                    .arm_band(*a, *b)
+                    .map(|c| (c, 0))
+                    .map_err(|e| e.to_string()),
+            ),
+            EventKind::Disarm => (ChangeKind::Disarm, Ok((control.disarm_band(), 0))),
+            EventKind::Stall(stage, extra) => {
+                let i = usize::from(*stage == StallStage::Decode);
+                stalls.lock().unwrap_or_else(|p| p.into_inner())[i] += *extra;
+                continue;
+            }
+        };
+        let committed = clock.now();
+        let (outcome, epoch) = match result {
+            Ok((true, e)) => (Outcome::Applied, e),
+            Ok((false, e)) => (Outcome::Unchanged, e),
+            Err(_) if superseded => (Outcome::Superseded, 0),
+            Err(e) => (Outcome::Refused(e), 0),
+        };
+        changes.push(ChangeRecord {
+            action: event.action,
+            kind,
+            received,
+            committed: matches!(outcome, Outcome::Applied | Outcome::Unchanged)
+                .then_some(committed),
+            epoch,
+            outcome,
+        });
+    }
+    (changes, encodes)
+}
+
+/// Runs `scenario` live: real clock, `backend` doing the work, `encoder`
+/// encoding prompts on the control thread.
+pub fn run_live(
+    scenario: &Scenario,
+    backend: Box<dyn Backend>,
+    encoder: Box<dyn PromptEncoder>,
+) -> Result<Recording, RunError> {
+    let model = *backend.config();
+    if model.size != scenario.engine.size {
+        return Err(RunError::WrongModel {
+            expected: scenario.engine.size.to_string(),
+            found: model.size.to_string(),
+        });
+    }
+    let config = scenario.engine.runner;
+    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
+    let control = Control::new(config.stream.steps as usize, clock.clone());
+    control.set_encoder(encoder);
+    let stalls = PendingStalls::default();
+    let (writer, output, stats) = playback(PlaybackConfig::default(), 2)?;
+    let trace = SharedTrace::default();
+    let runner = Runner::new(
+        config,
+        RunnerParts {
+            backend: Box::new(StallingBackend {
+                inner: backend,
+                clock: clock.clone(),
+                stalls: stalls.clone(),
+            }),
+            writer,
+            control: control.clone(),
+            clock: clock.clone(),
+            trace: Box::new(trace.clone()),
+            conditioning: ConditioningInput::null(model.width),
+        },
+    )?;
+    let end = scenario.duration;
+    let block = scenario.output.block;
+    let stop = Arc::new(AtomicBool::new(false));
+    let live = |e: std::io::Error| RunError::Live(e.to_string());
+    let out_thread = {
+        let (clock, stop) = (clock.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("golden-output".into())
+            .spawn(move || {
+                let mut out = VirtualOutput::new(output, block as usize, false).observe();
+                while !stop.load(Ordering::Acquire) && out.played() < end {
+                    // Wake at the next block's start, then play what is due.
+                    let due = out.played();
+                    let now = clock.now();
+                    if due > now {
+                        clock.sleep(due - now);
+                    }
+                    out.catch_up(clock.now().min(end));
+                }
+                out.runs().to_vec()
+            })
+            .map_err(live)?
+    };
+    let runner = RunnerThread::spawn(runner).map_err(live)?;
+    let (changes, encodes) = {
+        let (s, c, cl, st, sp) = (
+            scenario.clone(),
+            control.clone(),
+            clock.clone(),
+            stalls.clone(),
+            stop.clone(),
+        );
+        std::thread::Builder::new()
+            .name("golden-control".into())
+            .spawn(move || control_thread(&s, &c, cl.as_ref(), &st, &sp))
+            .map_err(live)?
+    }
+    .join()
+    .map_err(|_| RunError::Live("the control thread panicked".into()))?;
+    let now = clock.now();
+    if now < end {
+        clock.sleep(end - now);
+    }
+    stop.store(true, Ordering::Release);
+    let runs = out_thread
+        .join()
+        .map_err(|_| RunError::Live("the output thread panicked".into()))?;
+    let report = runner
+        .stop_report(Duration::from_secs(5))
+        .map_err(|e| RunError::Live(e.to_string()))?;
+    Ok(Recording {
+        events: trace.take(),
+        runs: runs.into_iter().filter(|r| r.at < end).collect(),
+        changes,
+        encodes,
+        duration: end,
+        block,
+        produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
+        output: OutputCounters {
+            underruns: stats.underruns(),
+            underrun_frames: stats.underrun_frames(),
+            patches_applied: stats.patches_applied(),
+            patches_trimmed: stats.patches_trimmed(),
+            late_dropped: stats.late_dropped(),
+        },
+        counters: report.counters,
+        audio: Vec::new(),
+    })
+}
+
+/// A scenario's live runs, summarized over repeats and changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveResult {
+    /// The scenario's name.
+    pub name: String,
+    /// Runs made.
+    pub repeats: usize,
+    /// Per kind, percentiles over every change of every run.
+    pub kinds: std::collections::BTreeMap<String, crate::metrics::KindSummary>,
+    /// Percentiles over runs of each run's median tick interval.
+    pub tick_median: Option<crate::metrics::Percentiles>,
+    /// Percentiles over runs of each run's largest tick interval.
+    pub tick_max: Option<crate::metrics::Percentiles>,
+    /// Percentiles over runs of the largest tick interval during an encode.
+    pub tick_max_during_encode: Option<crate::metrics::Percentiles>,
+    /// Underruns of each run.
+    pub underruns: Vec<u64>,
+    /// The targets, checked on every run: how many runs met each.
+    pub targets: Vec<(String, usize)>,
+}
+
+/// Summarizes the metrics of `runs` of `scenario`.
+pub fn summarize_repeats(
+    scenario: &Scenario,
+    runs: &[(Recording, crate::metrics::ScenarioMetrics)],
+) -> LiveResult {
+    use crate::metrics::{Percentiles, summarize};
+    let mut changes = Vec::new();
+    let mut applied = Vec::new();
+    for (rec, m) in runs {
+        changes.extend(m.changes.iter().cloned());
+        applied.extend(rec.changes.iter().map(|c| c.outcome == Outcome::Applied));
+    }
+    let mut targets: Vec<(String, usize)> = Vec::new();
+    for (_, m) in runs {
+        for t in crate::suite::check_targets(scenario, m) {
+            match targets.iter_mut().find(|(name, _)| *name == t.target) {
+                Some(entry) => entry.1 += usize::from(t.met),
+                None => targets.push((t.target, usize::from(t.met))),
+            }
+        }
+    }
+    LiveResult {
+        name: scenario.name.clone(),
+        repeats: runs.len(),
+        kinds: summarize(&changes, &applied),
+        tick_median: Percentiles::of(runs.iter().map(|r| r.1.run.tick_median)),
+        tick_max: Percentiles::of(runs.iter().map(|r| r.1.run.tick_max)),
+        tick_max_during_encode: Percentiles::of(
+            runs.iter().filter_map(|r| r.1.run.tick_max_during_encode),
+        ),
+        underruns: runs.iter().map(|r| r.1.run.underruns).collect(),
+        targets,
+    }
+}
