@@ -148,3 +148,69 @@ fn absurd_sizes_are_refused_not_crashed() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn golden_run_compares_with_the_baselines() {
+    let run = earshot()
+        .args(["golden", "run", "--backend", "signal"])
+        .args(["--only", "knob_step", "--only", "loop_band"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("knob_step"), "{stderr}");
+    assert!(stderr.contains("within tolerance"), "{stderr}");
+}
+
+#[test]
+fn golden_run_names_the_line_and_field_of_a_bad_scenario() {
+    let dir = temp("bad-scenarios");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        "name = \"bad\"\nabout = \"x\"\nduration = 96000\nprofile = \"cpu-tiny\"\n\n[[action]]\nat = 100\nknob = { name = \"brightness\", vaule = 0.5 }\n",
+    )
+    .unwrap();
+    let run = earshot()
+        .args(["golden", "run", "--backend", "signal", "--scenarios"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+    assert!(stderr.contains("line 8"), "{stderr}");
+    assert!(stderr.contains("vaule"), "{stderr}");
+}
+
+#[test]
+fn golden_report_writes_markdown_json_and_plots() {
+    let out = temp("golden-report");
+    let run = earshot()
+        .args([
+            "golden",
+            "report",
+            "--backend",
+            "signal",
+            "--only",
+            "knob_sweep",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| knob_sweep | cpu-tiny |"), "{md}");
+    assert!(md.contains("## Latency budget"), "{md}");
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert!(json.contains("\"audible_first\""));
+    for png in ["audible_first.png", "budget.png", "timeline-knob_sweep.png"] {
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+    }
+}

@@ -243,7 +243,16 @@ fn draw_timeline(root: &Area<'_>, title: &str, rec: &Recording, m: &ScenarioMetr
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
 
-    let underruns: Vec<&PlayedRun> = rec.runs.iter().filter(|r| r.source == NO_SOURCE).collect();
+    // Silence before the first patch is start-up, not an underrun.
+    let primed = rec
+        .runs
+        .iter()
+        .position(|r| r.source != NO_SOURCE)
+        .unwrap_or(rec.runs.len());
+    let underruns: Vec<&PlayedRun> = rec.runs[primed..]
+        .iter()
+        .filter(|r| r.source == NO_SOURCE)
+        .collect();
     chart.draw_series(underruns.iter().map(|r| {
         Rectangle::new(
             [(ms(r.at.0), 0.0), (ms(r.at.0 + r.len), data_top)],
