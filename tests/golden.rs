@@ -175,3 +175,22 @@ fn latents_are_bit_identical_with_every_feature_on_or_off() {
         assert_eq!(d.differing, 0, "{d:?}");
     }
 }
+
+/// Live mode end to end on the real clock and the CPU backend. Figures vary
+/// with the machine, so this checks what must hold anywhere: the run lasts
+/// its duration, the output played throughout, and the change was heard.
+#[test]
+fn a_live_run_hears_its_change() {
+    use earshot::golden::live_run::run_live;
+    let (mut s, _) = scenario("knob_step");
+    s.duration = SampleFrames(96_000);
+    s.actions.truncate(1);
+    s.actions[0].at = SampleFrames(48_000);
+    let rec = run_live(&s, cpu(ModelSize::Tiny).unwrap(), hash(ModelSize::Tiny)).unwrap();
+    let played: u64 = rec.runs.iter().map(|r| r.len).sum();
+    assert!(played >= 90_000, "played {played} frames of 96 000");
+    let m = measure(&rec);
+    assert_eq!(m.changes.len(), 1);
+    assert!(m.changes[0].heard_first.is_some(), "{:?}", m.changes[0]);
+    assert!(m.run.produces > 50, "{:?}", m.run);
+}
