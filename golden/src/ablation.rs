@@ -10,12 +10,10 @@ use crate::scenario::Scenario;
 use crate::suite::{BackendFactory, EncoderFactory, content_for};
 use crate::virtual_run::{RunError, run_virtual};
 use earshot_engine::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
+    Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelConfig;
 use earshot_engine::runner::{NearPlacement, RunnerConfig};
 use earshot_engine::sampler::SamplerKind;
 use serde::Serialize;
@@ -137,23 +135,9 @@ struct LatentProbe {
 }
 
 impl Backend for LatentProbe {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn config(&self) -> &ModelConfig {
-        self.inner.config()
-    }
-    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
-        self.inner.reserve(max_slots)
-    }
-    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.inner.alloc_latents()
-    }
+    earshot_engine::pass_through_backend!();
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
-    }
-    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
-        self.inner.release_conditioning(handle)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         self.inner.step(batch)?;
@@ -182,15 +166,6 @@ impl Backend for LatentProbe {
     }
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         self.inner.decode(request, out)
-    }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.read_latents(handle, out)
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.inner.write_latents(handle, values)
-    }
-    fn counters(&self) -> BackendCounters {
-        self.inner.counters()
     }
 }
 

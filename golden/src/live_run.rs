@@ -9,16 +9,14 @@
 use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording};
 use crate::scenario::{Scenario, StallStage};
 use crate::timeline::{EventKind, expand};
-use crate::virtual_run::{RunError, SharedTrace};
+use crate::virtual_run::{RunError, SharedTrace, model_of};
 use earshot_engine::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
+    Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::{Control, PromptError};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelConfig;
 use earshot_engine::model::config::{HOP, SAMPLE_RATE};
 use earshot_engine::model::knobs::knob_index;
 use earshot_engine::playback::{PlaybackConfig, playback};
@@ -50,23 +48,9 @@ impl StallingBackend {
 }
 
 impl Backend for StallingBackend {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn config(&self) -> &ModelConfig {
-        self.inner.config()
-    }
-    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
-        self.inner.reserve(max_slots)
-    }
-    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.inner.alloc_latents()
-    }
+    earshot_engine::pass_through_backend!();
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
-    }
-    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
-        self.inner.release_conditioning(handle)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         self.stall(0);
@@ -75,15 +59,6 @@ impl Backend for StallingBackend {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         self.stall(1);
         self.inner.decode(request, out)
-    }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.read_latents(handle, out)
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.inner.write_latents(handle, values)
-    }
-    fn counters(&self) -> BackendCounters {
-        self.inner.counters()
     }
 }
 
@@ -177,13 +152,7 @@ pub fn run_live(
     backend: Box<dyn Backend>,
     encoder: Box<dyn PromptEncoder>,
 ) -> Result<Recording, RunError> {
-    let model = *backend.config();
-    if model.size != scenario.engine.size {
-        return Err(RunError::WrongModel {
-            expected: scenario.engine.size.to_string(),
-            found: model.size.to_string(),
-        });
-    }
+    let model = model_of(scenario, backend.as_ref())?;
     let config = scenario.engine.runner;
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
     let control = Control::new(config.stream.steps as usize, clock.clone());
@@ -264,13 +233,7 @@ pub fn run_live(
         duration: end,
         block,
         produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
-        output: OutputCounters {
-            underruns: stats.underruns(),
-            underrun_frames: stats.underrun_frames(),
-            patches_applied: stats.patches_applied(),
-            patches_trimmed: stats.patches_trimmed(),
-            late_dropped: stats.late_dropped(),
-        },
+        output: OutputCounters::of(&stats),
         counters: report.counters,
         audio: Vec::new(),
     })

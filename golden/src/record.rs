@@ -87,6 +87,19 @@ pub struct OutputCounters {
     pub late_dropped: u64,
 }
 
+impl OutputCounters {
+    /// The counters `stats` shows now.
+    pub fn of(stats: &earshot_engine::playback::PlaybackStats) -> Self {
+        Self {
+            underruns: stats.underruns(),
+            underrun_frames: stats.underrun_frames(),
+            patches_applied: stats.patches_applied(),
+            patches_trimmed: stats.patches_trimmed(),
+            late_dropped: stats.late_dropped(),
+        }
+    }
+}
+
 /// Everything a run recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Recording {

@@ -12,14 +12,12 @@ use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording
 use crate::scenario::{Scenario, StallStage};
 use crate::timeline::{Event, EventKind, expand};
 use earshot_engine::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
+    Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
 use earshot_engine::clock::{Clock, VirtualClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::Control;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelConfig;
 use earshot_engine::model::config::{COND_TOKENS, HOP};
 use earshot_engine::model::knobs::knob_index;
 use earshot_engine::playback::{PlaybackConfig, playback};
@@ -271,24 +269,10 @@ impl ModelledBackend {
 }
 
 impl Backend for ModelledBackend {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn config(&self) -> &ModelConfig {
-        self.inner.config()
-    }
-    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
-        self.inner.reserve(max_slots)
-    }
-    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.inner.alloc_latents()
-    }
+    earshot_engine::pass_through_backend!();
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.charge(|w| w.profile.conditioning(), None);
         self.inner.encode(input)
-    }
-    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
-        self.inner.release_conditioning(handle)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let slots = batch.slots.len();
@@ -310,15 +294,6 @@ impl Backend for ModelledBackend {
         self.charge(|w| w.profile.decode(frames), Some(1));
         self.inner.decode(request, out)
     }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.read_latents(handle, out)
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.inner.write_latents(handle, values)
-    }
-    fn counters(&self) -> BackendCounters {
-        self.inner.counters()
-    }
 }
 
 /// A trace sink the run reads back after the runner took it.
@@ -338,6 +313,21 @@ impl SharedTrace {
     pub(crate) fn take(&self) -> Vec<TraceEvent> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
+}
+
+/// The backend's model, refused unless it is the size `scenario` asks for.
+pub(crate) fn model_of(
+    scenario: &Scenario,
+    backend: &dyn Backend,
+) -> Result<ModelConfig, RunError> {
+    let model = *backend.config();
+    if model.size != scenario.engine.size {
+        return Err(RunError::WrongModel {
+            expected: scenario.engine.size.to_string(),
+            found: model.size.to_string(),
+        });
+    }
+    Ok(model)
 }
 
 /// Runs `scenario` on the virtual clock with `profile`'s costs. `backend`
@@ -362,13 +352,7 @@ pub fn run_virtual_with(
     encoder: Box<dyn PromptEncoder>,
     record_audio: bool,
 ) -> Result<Recording, RunError> {
-    let model = *backend.config();
-    if model.size != scenario.engine.size {
-        return Err(RunError::WrongModel {
-            expected: scenario.engine.size.to_string(),
-            found: model.size.to_string(),
-        });
-    }
+    let model = model_of(scenario, backend.as_ref())?;
     let config = scenario.engine.runner;
     let clock = VirtualClock::new();
     let control = Control::new(config.stream.steps as usize, Arc::new(clock.clone()));
@@ -432,13 +416,7 @@ pub fn run_virtual_with(
         duration: end,
         block,
         produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
-        output: OutputCounters {
-            underruns: stats.underruns(),
-            underrun_frames: stats.underrun_frames(),
-            patches_applied: stats.patches_applied(),
-            patches_trimmed: stats.patches_trimmed(),
-            late_dropped: stats.late_dropped(),
-        },
+        output: OutputCounters::of(&stats),
         counters: runner.counters(),
     })
 }

@@ -57,7 +57,7 @@ impl<B: Backend> CostedBackend<B> {
 }
 
 impl<B: Backend> Backend for CostedBackend<B> {
-    pass_through_backend!();
+    crate::pass_through_backend!();
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.clock.spend(self.costs.encode);

@@ -63,7 +63,7 @@ impl<B: Backend> FaultyBackend<B> {
 }
 
 impl<B: Backend> Backend for FaultyBackend<B> {
-    pass_through_backend!();
+    crate::pass_through_backend!();
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)

@@ -3,44 +3,48 @@
 //! an output driver that plays the playback buffer as time passes. The
 //! golden harness and the runner's tests are built from these.
 
-/// The calls a wrapping backend passes straight to its `inner` backend.
+/// The calls a wrapping backend passes straight to its `inner` backend
+/// (a field implementing [`Backend`]($crate::backend::Backend)): everything
+/// but `encode`, `step` and `decode`, which the wrapper writes itself. For
+/// use inside an `impl Backend for ...` block.
+#[macro_export]
 macro_rules! pass_through_backend {
     () => {
         fn name(&self) -> &str {
             self.inner.name()
         }
-        fn config(&self) -> &crate::model::ModelConfig {
+        fn config(&self) -> &$crate::model::ModelConfig {
             self.inner.config()
         }
-        fn reserve(&mut self, max_slots: usize) -> Result<(), crate::backend::BackendError> {
+        fn reserve(&mut self, max_slots: usize) -> Result<(), $crate::backend::BackendError> {
             self.inner.reserve(max_slots)
         }
         fn alloc_latents(
             &mut self,
-        ) -> Result<crate::backend::LatentHandle, crate::backend::BackendError> {
+        ) -> Result<$crate::backend::LatentHandle, $crate::backend::BackendError> {
             self.inner.alloc_latents()
         }
         fn release_conditioning(
             &mut self,
-            handle: crate::backend::ConditioningHandle,
-        ) -> Result<(), crate::backend::BackendError> {
+            handle: $crate::backend::ConditioningHandle,
+        ) -> Result<(), $crate::backend::BackendError> {
             self.inner.release_conditioning(handle)
         }
         fn read_latents(
             &mut self,
-            handle: crate::backend::LatentHandle,
+            handle: $crate::backend::LatentHandle,
             out: &mut [f32],
-        ) -> Result<(), crate::backend::BackendError> {
+        ) -> Result<(), $crate::backend::BackendError> {
             self.inner.read_latents(handle, out)
         }
         fn write_latents(
             &mut self,
-            handle: crate::backend::LatentHandle,
+            handle: $crate::backend::LatentHandle,
             values: &[f32],
-        ) -> Result<(), crate::backend::BackendError> {
+        ) -> Result<(), $crate::backend::BackendError> {
             self.inner.write_latents(handle, values)
         }
-        fn counters(&self) -> crate::backend::BackendCounters {
+        fn counters(&self) -> $crate::backend::BackendCounters {
             self.inner.counters()
         }
     };
