@@ -18,6 +18,7 @@ use earshot_engine::clock::{Clock, VirtualClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::Control;
 use earshot_engine::frames::SampleFrames;
+use earshot_engine::model::ModelConfig;
 use earshot_engine::model::config::{COND_TOKENS, HOP};
 use earshot_engine::model::knobs::knob_index;
 use earshot_engine::playback::{PlaybackConfig, playback};
