@@ -23,6 +23,7 @@ fn callback(c: &mut Criterion) {
             start: SampleFrames(at),
             len: SampleFrames(PATCH),
             epochs: Epochs::default(),
+            source: 0,
             buffer,
         };
         assert!(writer.send(patch).is_ok());
