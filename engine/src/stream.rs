@@ -262,7 +262,11 @@ impl Stream {
         }
         let all = self.slots.len();
         let outcome = self.step_front(backend, inputs, all)?;
-        self.tick += 1;
+        // A dropped forward advanced no slot: the tick count (the step
+        // clock of every slot) stays.
+        if outcome != TickOutcome::Dropped {
+            self.tick += 1;
+        }
         Ok(outcome)
     }
 

@@ -48,7 +48,7 @@ pub fn variants() -> Vec<Variant> {
         ),
         v("queue_cap 2", Box::new(|c| c.stream.queue_cap = 2)),
         v(
-            "same-tick delivery off",
+            "same-tick delivery off (finishing first needs it)",
             Box::new(|c| c.same_tick_delivery = false),
         ),
     ];

@@ -6,7 +6,7 @@
 //! uses, real prompt encodes included. Costs are whatever the machine
 //! takes, so figures vary run to run: repeat and read percentiles.
 
-use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording};
+use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording, altered_steps};
 use crate::scenario::{Scenario, StallStage};
 use crate::timeline::{EventKind, expand};
 use crate::virtual_run::{RunError, SharedTrace, model_of};
@@ -132,6 +132,12 @@ fn control_thread(
             Err(_) if superseded => (Outcome::Superseded, 0),
             Err(e) => (Outcome::Refused(e), 0),
         };
+        let altered = match (kind, &outcome) {
+            (ChangeKind::Knob { knob, .. }, Outcome::Applied) => {
+                altered_steps(control, knob, epoch)
+            }
+            _ => Vec::new(),
+        };
         changes.push(ChangeRecord {
             action: event.action,
             kind,
@@ -139,6 +145,7 @@ fn control_thread(
             committed: matches!(outcome, Outcome::Applied | Outcome::Unchanged)
                 .then_some(committed),
             epoch,
+            altered,
             outcome,
         });
     }
@@ -186,8 +193,9 @@ pub fn run_live(
             .spawn(move || {
                 let mut out = VirtualOutput::new(output, block as usize, false).observe();
                 while !stop.load(Ordering::Acquire) && out.played() < end {
-                    // Wake at the next block's start, then play what is due.
-                    let due = out.played();
+                    // Wake one block before the next block plays (its
+                    // callback's time), then run the callbacks due.
+                    let due = out.played().saturating_sub(SampleFrames(u64::from(block)));
                     let now = clock.now();
                     if due > now {
                         clock.sleep(due - now);
@@ -199,7 +207,10 @@ pub fn run_live(
             .map_err(live)?
     };
     let runner = RunnerThread::spawn(runner).map_err(live)?;
-    let (changes, encodes) = {
+    // The control thread reports over a channel so a hung encoder cannot
+    // hang the run: past the duration plus a margin it is left behind.
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
         let (s, c, cl, st, sp) = (
             scenario.clone(),
             control.clone(),
@@ -209,11 +220,21 @@ pub fn run_live(
         );
         std::thread::Builder::new()
             .name("golden-control".into())
-            .spawn(move || control_thread(&s, &c, cl.as_ref(), &st, &sp))
-            .map_err(live)?
+            .spawn(move || {
+                let _ = tx.send(control_thread(&s, &c, cl.as_ref(), &st, &sp));
+            })
+            .map_err(live)?;
     }
-    .join()
-    .map_err(|_| RunError::Live("the control thread panicked".into()))?;
+    let limit = Duration::from_secs_f64(end.as_seconds(SAMPLE_RATE) + 10.0);
+    let received = rx.recv_timeout(limit);
+    if received.is_err() {
+        stop.store(true, Ordering::Release);
+        let _ = runner.stop(Duration::from_secs(1));
+        return Err(RunError::Live(
+            "the control thread did not finish (a prompt encode hung?)".into(),
+        ));
+    }
+    let (changes, encodes) = received.unwrap_or_default();
     let now = clock.now();
     if now < end {
         clock.sleep(end - now);
@@ -232,6 +253,7 @@ pub fn run_live(
         encodes,
         duration: end,
         block,
+        steps: config.stream.steps,
         produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
         output: OutputCounters::of(&stats),
         counters: report.counters,

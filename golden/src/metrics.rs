@@ -173,7 +173,7 @@ struct ProduceInfo {
     at: SampleFrames,
     shaped: [u64; earshot_engine::model::config::KNOB_COUNT],
     conditioning: u64,
-    seed: u64,
+    admitted_tick: u64,
     admitted_at: SampleFrames,
 }
 
@@ -191,6 +191,9 @@ struct Index<'a> {
     slices: Vec<SliceInfo>,
     tick_starts: Vec<SampleFrames>,
     tick_ends: Vec<SampleFrames>,
+    /// The start of the (last) tick of each stream tick number: when the
+    /// snapshot its steps ran with was taken.
+    tick_at: HashMap<u64, SampleFrames>,
 }
 
 impl<'a> Index<'a> {
@@ -212,7 +215,6 @@ impl<'a> Index<'a> {
                     slot,
                     epochs,
                     shaped,
-                    seed,
                     admitted_tick,
                     ..
                 } => {
@@ -223,7 +225,7 @@ impl<'a> Index<'a> {
                             at,
                             shaped,
                             conditioning: epochs.conditioning,
-                            seed,
+                            admitted_tick,
                             admitted_at,
                         },
                     );
@@ -248,6 +250,7 @@ impl<'a> Index<'a> {
             slices,
             tick_starts,
             tick_ends,
+            tick_at,
         }
     }
 
@@ -257,11 +260,38 @@ impl<'a> Index<'a> {
             return false;
         };
         match c.kind {
-            ChangeKind::Knob { knob, .. } => p.shaped.get(knob).is_some_and(|&e| e >= c.epoch),
+            ChangeKind::Knob { knob, .. } => {
+                p.shaped.get(knob).is_some_and(|&e| e >= c.epoch)
+                    && self.ran_changed_step(c, knob, p)
+            }
             ChangeKind::Prompt => p.conditioning >= c.epoch,
-            ChangeKind::Seed(value) => p.seed == value && p.admitted_at >= c.received,
+            // Admitted after the change: its seed, or a newer seed's.
+            ChangeKind::Seed(_) => p.admitted_at >= c.received,
             ChangeKind::Band(..) | ChangeKind::Disarm => false,
         }
+    }
+
+    /// Whether the slot of `p` ran one of the steps `c` altered at a time
+    /// that step's value was `c`'s or a newer change's: slot steps are one
+    /// per stream tick from the tick that admitted it, and each ran with
+    /// the snapshot taken at that tick's start.
+    fn ran_changed_step(
+        &self,
+        c: &crate::record::ChangeRecord,
+        knob: usize,
+        p: &ProduceInfo,
+    ) -> bool {
+        c.altered.iter().any(|&step| {
+            let Some(&t) = self.tick_at.get(&(p.admitted_tick + u64::from(step))) else {
+                return false;
+            };
+            self.rec.changes.iter().any(|o| {
+                matches!(o.kind, ChangeKind::Knob { knob: k, .. } if k == knob)
+                    && o.epoch >= c.epoch
+                    && o.committed.is_some_and(|at| at <= t)
+                    && o.altered.contains(&step)
+            })
+        })
     }
 
     /// The time the playhead reaches `position` at or after `from`, if it
@@ -340,14 +370,16 @@ impl<'a> Index<'a> {
             if !self.carries(c, s.source) {
                 continue;
             }
-            // Its start already played at arrival: heard from arrival on
-            // (trimmed at the playhead), if any of it is still ahead.
-            let t = match self.reaches(s.position, s.at) {
-                Some(t) => Some(t),
-                None => self
-                    .position_at(s.at)
-                    .filter(|&p| p < s.position + s.length)
-                    .map(|_| s.at),
+            // The playhead inside it at arrival: heard from arrival on
+            // (trimmed at the playhead); else when the playhead reaches its
+            // start, if it does within the run.
+            let inside = self
+                .position_at(s.at)
+                .is_some_and(|p| s.position <= p && p < s.position + s.length);
+            let t = if inside {
+                Some(s.at)
+            } else {
+                self.reaches(s.position, s.at)
             };
             if let Some(t) = t.map(|t| t.max(s.at))
                 && best.is_none_or(|(b, _)| t < b)
@@ -396,10 +428,12 @@ impl<'a> Index<'a> {
         let produce = self.produces.get(&slice.source)?;
         let tick = self.tick_starts.iter().copied().find(|&t| t >= committed)?;
         let tick = tick.min(produce.at);
+        // Live stamps can cross (a change committed after the runner had
+        // already snapshotted it): saturate rather than wrap.
         let b = Budget {
-            encode: (committed - c.received).0,
-            tick_boundary: (tick - committed).0,
-            in_flight: (produce.at - tick).0,
+            encode: committed.saturating_sub(c.received).0,
+            tick_boundary: tick.saturating_sub(committed).0,
+            in_flight: produce.at.saturating_sub(tick).0,
             render: slice.at.saturating_sub(produce.at).0,
             to_playhead: formula.saturating_sub(slice.at).0,
             callback: heard.saturating_sub(formula).0,
@@ -445,7 +479,10 @@ impl<'a> Index<'a> {
                         .find(|(s, _)| *s >= c.received)
                         .map(|e| e.1)
                 })?;
-                let placed = self.tick_ends.iter().copied().find(|&t| t > done)?;
+                // The tick that places it is the first to start after the
+                // commit; the window closes at its end.
+                let i = self.tick_starts.iter().position(|&t| t >= done)?;
+                let placed = self.tick_ends.get(i).copied()?;
                 Some((start, placed))
             })
             .collect();

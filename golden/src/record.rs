@@ -68,8 +68,29 @@ pub struct ChangeRecord {
     pub committed: Option<SampleFrames>,
     /// Its knob or conditioning epoch (0 for other kinds).
     pub epoch: u64,
+    /// The denoise steps whose value a knob change altered (empty for
+    /// other kinds and for changes that altered nothing).
+    pub altered: Vec<u32>,
     /// What became of it.
     pub outcome: Outcome,
+}
+
+/// The denoise steps of `knob` whose value the change of `epoch` altered,
+/// read from the control state right after the commit.
+pub fn altered_steps(
+    control: &earshot_engine::control::Control,
+    knob: usize,
+    epoch: u64,
+) -> Vec<u32> {
+    let state = control.lock();
+    let knobs = &state.knobs;
+    if knob >= earshot_engine::model::config::KNOB_COUNT || epoch == 0 {
+        return Vec::new();
+    }
+    (0..knobs.steps())
+        .filter(|&s| knobs.changed_at(knob, s) == epoch)
+        .map(|s| s as u32)
+        .collect()
 }
 
 /// The output's counters at the end of a run.
@@ -115,6 +136,8 @@ pub struct Recording {
     pub duration: SampleFrames,
     /// The output's block size.
     pub block: u32,
+    /// Denoise steps per slot.
+    pub steps: u32,
     /// Fresh audio one produce adds to the timeline (window / steps), for
     /// the real-time factor.
     pub produce_audio: SampleFrames,

@@ -8,7 +8,7 @@
 //! reads a real clock, so a run is the same on every machine.
 
 use crate::costs::CostProfile;
-use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording};
+use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording, altered_steps};
 use crate::scenario::{Scenario, StallStage};
 use crate::timeline::{Event, EventKind, expand};
 use earshot_engine::backend::{
@@ -151,6 +151,12 @@ impl World {
                 Ok((false, epoch)) => (Outcome::Unchanged, epoch),
                 Err(e) => (Outcome::Refused(e), 0),
             };
+            let altered = match (kind, &outcome) {
+                (ChangeKind::Knob { knob, .. }, Outcome::Applied) => {
+                    altered_steps(&self.control, knob, epoch)
+                }
+                _ => Vec::new(),
+            };
             ChangeRecord {
                 action: event.action,
                 kind,
@@ -158,6 +164,7 @@ impl World {
                 committed: matches!(outcome, Outcome::Applied | Outcome::Unchanged)
                     .then_some(event.at),
                 epoch,
+                altered,
                 outcome,
             }
         };
@@ -216,6 +223,7 @@ impl World {
                     received: event.at,
                     committed: None,
                     epoch: 0,
+                    altered: Vec::new(),
                     outcome: Outcome::Superseded,
                 }
             }
@@ -416,6 +424,7 @@ pub fn run_virtual_with(
         encodes: std::mem::take(&mut w.encodes),
         duration: end,
         block,
+        steps: config.stream.steps,
         produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
         output: OutputCounters::of(&stats),
         counters: runner.counters(),

@@ -20,7 +20,7 @@ use crate::control::{Control, ControlState};
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
-use crate::model::config::{CHANNELS, HOP};
+use crate::model::config::{CHANNELS, HOP, KNOB_COUNT};
 use crate::playback::{BandError, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
@@ -189,6 +189,9 @@ pub struct Runner {
     /// The last band the control side asked for, armed or refused.
     requested: Option<Band>,
     written_until: SampleFrames,
+    /// Clock time at the start of the current tick.
+    tick_started: SampleFrames,
+    /// Start of the tick that completed the last delivered produce.
     last_produce_at: Option<SampleFrames>,
     /// Newest epochs acknowledged as produced and as heard.
     acked_produced: Epochs,
@@ -197,6 +200,8 @@ pub struct Runner {
     near_rest_epochs: Epochs,
     /// The newest epochs any delivered produce carried.
     delivered: Epochs,
+    /// Per knob, the newest change any delivered produce was shaped by.
+    delivered_shaped: [u64; KNOB_COUNT],
     stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
 }
@@ -258,11 +263,13 @@ impl Runner {
             armed: None,
             requested: None,
             written_until: SampleFrames::ZERO,
+            tick_started: SampleFrames::ZERO,
             last_produce_at: None,
             acked_produced: Epochs::default(),
             acked_heard: Epochs::default(),
             near_rest_epochs: Epochs::default(),
             delivered: Epochs::default(),
+            delivered_shaped: [0; KNOB_COUNT],
             stats: writer_stats,
             counters: RunnerCounters::default(),
         })
@@ -317,9 +324,10 @@ impl Runner {
     /// One turn of the loop.
     pub fn tick(&mut self, output: &mut dyn OutputSync) -> Result<TickReport, RunnerError> {
         let tick = self.stream.ticks();
+        self.tick_started = self.clock.now();
         self.trace.emit(&TraceEvent::TickStart {
             tick,
-            at: self.clock.now(),
+            at: self.tick_started,
         });
         self.control.snapshot(&mut self.snapshot);
         self.sync_conditioning();
@@ -488,12 +496,18 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         let now = self.clock.now();
         self.delivered = self.delivered.max(produce.epochs);
+        for (d, &s) in self.delivered_shaped.iter_mut().zip(&produce.shaped) {
+            *d = (*d).max(s);
+        }
         // Plan with the playhead as it is now, not as of the last patch.
         output.sync(now);
+        // Intervals are taken between the starts of the ticks that completed
+        // the produces: a produce delivered early in its tick (finishing
+        // first) must not make the next interval look like a stall.
         if let Some(last) = self.last_produce_at {
-            self.lead.observe(now.saturating_sub(last));
+            self.lead.observe(self.tick_started.saturating_sub(last));
         }
-        self.last_produce_at = Some(now);
+        self.last_produce_at = Some(self.tick_started);
         self.counters.produces += 1;
         self.ack(produce.epochs, AckStage::FirstProduce, now);
         report.delivered = true;
@@ -527,8 +541,12 @@ impl Runner {
         };
         if let Some(range) = band_range(start..end, self.armed, self.config.overlap) {
             // A hole before the exact span (at start-up the window begins
-            // at the timeline's origin) is filled from its padded edge.
-            if let Some(head) = clip(range.start..span.exact.start, &span.full) {
+            // at the timeline's origin) is filled from its padded edge; in a
+            // band the range is wrapped and the span is not, so no hole is
+            // inferred there.
+            if self.armed.is_none()
+                && let Some(head) = clip(range.start..span.exact.start, &span.full)
+            {
                 self.write(&produce, head, PatchKind::GapFill, lead, output, report)?;
             }
             if let Some(exact) = clip(range, &span.exact) {

@@ -2,11 +2,12 @@
 //! the playback buffer in fixed blocks as virtual time passes.
 //!
 //! Timing model: the callback of the block of frames `[kB, (k+1)B)` runs at
-//! time `kB` and takes no time, and frame `n` of the output's own count is
-//! heard at time `n`. A patch that arrives after a block's callback ran
-//! reaches the next block at the earliest, so the playhead the runner reads
-//! is up to one block ahead of the clock, as with a real card. A real card
-//! adds its own buffering latency on top, a constant this model leaves out.
+//! time `(k-1)B`, one block before it plays (double buffering, the least a
+//! real card does), and takes no time; frame `n` of the output's own count
+//! is heard at time `n`. A patch that arrives after a block's callback ran
+//! reaches a later block, so the playhead the runner reads is one to two
+//! blocks ahead of the clock, as with a real card. A card that buffers more
+//! adds a constant this model leaves out.
 
 use crate::frames::SampleFrames;
 use crate::model::config::CHANNELS;
@@ -72,9 +73,10 @@ impl VirtualOutput {
         self.runs.as_deref().unwrap_or(&[])
     }
 
-    /// Runs every block callback due at or before `now`.
+    /// Runs every block callback due at or before `now`: those of the
+    /// blocks that start up to one block after `now`.
     pub fn catch_up(&mut self, now: SampleFrames) {
-        while self.played.0 <= now.0 {
+        while self.played.0 <= now.0 + self.block as u64 {
             match &mut self.runs {
                 Some(runs) => {
                     self.output
