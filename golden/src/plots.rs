@@ -774,6 +774,7 @@ mod tests {
         let mut rec = Recording {
             duration: SampleFrames(48_000),
             block: BLOCK as u32,
+            steps: 8,
             produce_audio: SampleFrames(CHUNK),
             ..Recording::default()
         };
@@ -856,6 +857,7 @@ mod tests {
             received: SampleFrames(14_000),
             committed: Some(SampleFrames(14_000)),
             epoch: 1,
+            altered: (0..8).collect(),
             outcome: Outcome::Applied,
         });
         rec
