@@ -194,3 +194,56 @@ fn a_live_run_hears_its_change() {
     assert!(m.changes[0].heard_first.is_some(), "{:?}", m.changes[0]);
     assert!(m.run.produces > 50, "{:?}", m.run);
 }
+
+/// A change to step 0 of a knob followed by a change to its last step: the
+/// first reaches only slots admitted after it, however soon the second is
+/// carried (each change is judged by the steps it altered).
+#[test]
+fn a_later_change_to_other_steps_does_not_carry_an_earlier_one() {
+    let s = Scenario::from_toml(
+        r#"
+name = "cross"
+about = "step-0 curve, then a last-step curve on the same knob"
+duration = 240000
+profile = "cpu-tiny"
+content = "signal"
+[engine.runner.lead]
+floor = 7200
+[[action]]
+at = 96000
+curve = { name = "density", values = [0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] }
+[[action]]
+at = 96480
+curve = { name = "density", values = [0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.1] }
+"#,
+        "cross.toml",
+    )
+    .unwrap();
+    let p = CostProfile::load(&golden_dir().join("profiles"), &s.profile).unwrap();
+    let (_, r) = run_scenario(&s, &p, &signal, &hash).unwrap();
+    let c = &r.metrics.changes;
+    let tick = r.metrics.run.tick_median;
+    assert!(c[1].heard_first.unwrap() < 3 * tick, "{:?}", c[1]);
+    assert!(
+        c[0].budget.unwrap().in_flight >= 6 * tick,
+        "the step-0 change waits for a slot admitted after it: {:?}",
+        c[0]
+    );
+}
+
+#[test]
+fn every_seed_change_becomes_fully_audible() {
+    let (s, p) = scenario("seed_change");
+    let (_, r) = run_scenario(&s, &p, &signal, &hash).unwrap();
+    let seeds: Vec<_> = r
+        .metrics
+        .changes
+        .iter()
+        .filter(|c| c.kind == "seed")
+        .collect();
+    assert_eq!(seeds.len(), 3);
+    for c in seeds {
+        let (first, full) = (c.heard_first.unwrap(), c.audible_full.unwrap());
+        assert!(full >= first, "{c:?}");
+    }
+}
