@@ -1,0 +1,180 @@
+//! The device: one CUDA context and stream, cuBLAS on that stream, NVRTC
+//! compilation, and counted allocations and copies. Everything a tick does
+//! is enqueued on the one stream; nothing here waits for the device unless
+//! a method says it does (and counts it).
+
+use crate::error::CudaError;
+use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys::cublasOperation_t};
+use cudarc::driver::{
+    CudaContext, CudaModule, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, DeviceRepr,
+    ValidAsZeroBits,
+};
+use earshot_engine::BackendCounters;
+use std::sync::Arc;
+
+/// The context, stream and libraries a backend runs on.
+pub struct Device {
+    /// The CUDA context (primary context of the device).
+    pub ctx: Arc<CudaContext>,
+    /// The stream every operation is enqueued on.
+    pub stream: Arc<CudaStream>,
+    /// cuBLAS bound to `stream`.
+    pub blas: CudaBlas,
+    /// Syncs, copies, allocations, forwards, decodes, graph replays.
+    pub counters: BackendCounters,
+    arch: &'static str,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("arch", &self.arch)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether the CUDA driver library can be loaded on this machine.
+pub fn driver_present() -> bool {
+    // SAFETY: only probes whether the shared library can be opened.
+    unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
+impl Device {
+    /// Opens device `ordinal`. Without a driver this is a clear error, not
+    /// a panic.
+    pub fn new(ordinal: usize) -> Result<Self, CudaError> {
+        if !driver_present() {
+            return Err(CudaError::NoDriver);
+        }
+        // SAFETY: only probes whether the shared library can be opened.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            return Err(CudaError::NoNvrtc("libnvrtc not found".into()));
+        }
+        let ctx = CudaContext::new(ordinal)?;
+        // The engine owns cross-stream ordering; cudarc's per-buffer event
+        // tracking would also break graph capture (GPU.md).
+        // SAFETY: set before any allocation or stream use on this context.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.default_stream();
+        let blas = CudaBlas::new(stream.clone())?;
+        let (major, minor) = ctx.compute_capability()?;
+        let arch = match (major, minor) {
+            (9, _) => "sm_90",
+            (8, 9) => "sm_89",
+            (8, 6) => "sm_86",
+            (8, _) => "sm_80",
+            (10, _) => "sm_100",
+            _ => "sm_80",
+        };
+        Ok(Self {
+            ctx,
+            stream,
+            blas,
+            counters: BackendCounters::default(),
+            arch,
+        })
+    }
+
+    /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
+    pub fn name(&self) -> String {
+        self.ctx
+            .name()
+            .unwrap_or_else(|_| "unknown CUDA device".into())
+    }
+
+    /// Compiles CUDA C `src` with NVRTC for this device and loads it.
+    pub fn compile(&self, name: &'static str, src: &str) -> Result<Arc<CudaModule>, CudaError> {
+        let opts = cudarc::nvrtc::CompileOptions {
+            arch: Some(self.arch),
+            // Exact IEEE division and square root, no flush to zero and
+            // no contraction: the fp32 mode must track the CPU reference.
+            ftz: Some(false),
+            prec_div: Some(true),
+            prec_sqrt: Some(true),
+            fmad: Some(false),
+            name: Some(format!("{name}.cu")),
+            ..Default::default()
+        };
+        let ptx =
+            cudarc::nvrtc::compile_ptx_with_opts(src, opts).map_err(|e| CudaError::Compile {
+                name,
+                log: e.to_string(),
+            })?;
+        Ok(self.ctx.load_module(ptx)?)
+    }
+
+    /// A zeroed device buffer of `len` elements (counted).
+    pub fn zeros<T: DeviceRepr + ValidAsZeroBits>(
+        &mut self,
+        len: usize,
+    ) -> Result<CudaSlice<T>, CudaError> {
+        self.counters.device_allocs += 1;
+        Ok(self.stream.alloc_zeros::<T>(len.max(1))?)
+    }
+
+    /// A device copy of `host` (counted: an allocation and a copy).
+    pub fn upload(&mut self, host: &[f32]) -> Result<CudaSlice<f32>, CudaError> {
+        self.counters.device_allocs += 1;
+        self.counters.h2d_copies += 1;
+        Ok(self.stream.clone_htod(host)?)
+    }
+
+    /// Waits for everything enqueued so far (counted: a host sync).
+    pub fn sync(&mut self) -> Result<(), CudaError> {
+        self.counters.host_syncs += 1;
+        Ok(self.stream.synchronize()?)
+    }
+
+    /// `y[rows, out] = x[rows, inp] · w[out, inp]ᵀ` (+ `beta · y`), all
+    /// row-major f32: cuBLAS column-major with `w` transposed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn linear<X, W, Y>(
+        &self,
+        x: &X,
+        w: &W,
+        y: &mut Y,
+        rows: usize,
+        inp: usize,
+        out: usize,
+        beta: f32,
+    ) -> Result<(), CudaError>
+    where
+        X: DevicePtr<f32>,
+        W: DevicePtr<f32>,
+        Y: DevicePtrMut<f32>,
+    {
+        let cfg = GemmConfig {
+            transa: cublasOperation_t::CUBLAS_OP_T,
+            transb: cublasOperation_t::CUBLAS_OP_N,
+            m: out as i32,
+            n: rows as i32,
+            k: inp as i32,
+            alpha: 1.0f32,
+            lda: inp as i32,
+            ldb: inp as i32,
+            beta,
+            ldc: out as i32,
+        };
+        // SAFETY: the shapes describe buffers the caller sized: w holds
+        // out·inp, x rows·inp and y rows·out values.
+        unsafe { self.blas.gemm(cfg, w, x, y)? };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_driver_opening_says_so() {
+        if driver_present() {
+            eprintln!("a CUDA driver is present: the no-GPU path is not exercised here");
+            return;
+        }
+        let err = Device::new(0).unwrap_err();
+        assert!(matches!(err, CudaError::NoDriver));
+        assert!(err.to_string().contains("no usable NVIDIA GPU"), "{err}");
+    }
+}
