@@ -21,9 +21,11 @@
 //! `read_latents`; the peer recovers `x̂0 = x − (x_next − x) t / (t_next − t)`
 //! from them. Then three ranges of slot 0's updated window (anchored at
 //! latent frame 0) are decoded: `DECODE_FRAMES` (default 4096) sample frames
-//! starting at the decoder margin (inside the exact span), and 2500 frames at
-//! each of the window's two edges (where the decoder's zero padding and the
-//! overlap-add normalization over the existing frames matter).
+//! starting at the decoder margin (inside the exact span), 2000 frames
+//! around the window's middle (not aligned to a hop, with convolution
+//! context cut on both sides), and 2500 frames at each of the window's two
+//! edges (where the decoder's zero padding and the overlap-add
+//! normalization over the existing frames matter).
 //!
 //! Every float is written as its `f32` value (exact in JSON).
 
@@ -121,6 +123,11 @@ fn main() -> anyhow::Result<()> {
     }
     let ranges = [
         ("interior", margin, margin + decode_frames),
+        (
+            "centre",
+            window_samples / 2 - 1000,
+            window_samples / 2 + 1000,
+        ),
         ("start_edge", 0, EDGE_FRAMES),
         ("end_edge", window_samples - EDGE_FRAMES, window_samples),
     ];

@@ -12,9 +12,11 @@
 //! ```
 
 pub use earshot_cpu as cpu;
+pub use earshot_cuda as cuda;
 pub use earshot_engine as engine;
 pub use earshot_golden as golden;
 
+pub mod backend_choice;
 pub mod cost_profile;
 pub mod midi;
 pub mod model;

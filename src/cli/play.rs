@@ -4,8 +4,6 @@
 use super::render::{SamplerArg, parse_knob};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use earshot::cpu::CpuBackend;
-use earshot::engine::Backend;
 use earshot::engine::SampleFrames;
 use earshot::engine::clock::{Clock, RealClock};
 use earshot::engine::conditioning::ConditioningInput;
@@ -49,6 +47,9 @@ enum SinkArg {
 
 #[derive(Debug, Parser)]
 pub struct PlayArgs {
+    /// Which backend runs the model.
+    #[arg(long, value_enum, default_value_t)]
+    backend: earshot::backend_choice::BackendKind,
     /// Model size of the generated default weights.
     #[arg(long, default_value = "tiny")]
     size: ModelSize,
@@ -147,7 +148,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     }
     let weights =
         earshot::model::load_or_init(args.weights.as_deref(), args.size, args.weights_seed)?;
-    let backend = CpuBackend::new(&weights)?;
+    let backend = earshot::backend_choice::make_backend(args.backend, &weights)?;
     let width = backend.config().width;
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
     let control = Control::new(args.steps as usize, Arc::clone(&clock));
@@ -184,7 +185,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         ..RunnerConfig::default()
     };
     let parts = RunnerParts {
-        backend: Box::new(backend),
+        backend,
         writer,
         control,
         clock,

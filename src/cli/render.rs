@@ -2,8 +2,6 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use earshot::cpu::CpuBackend;
-use earshot::engine::Backend;
 use earshot::engine::clock::VirtualClock;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::frames::{LatentFrames, SampleFrames};
@@ -29,6 +27,9 @@ pub(super) enum SamplerArg {
 
 #[derive(Debug, Parser)]
 pub struct RenderArgs {
+    /// Which backend runs the model.
+    #[arg(long, value_enum, default_value_t)]
+    backend: earshot::backend_choice::BackendKind,
     /// A TOML render configuration; flags given here override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -162,7 +163,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let plan = plan(args)?;
     let weights =
         earshot::model::load_or_init(plan.weights.as_deref(), plan.size, plan.weights_seed)?;
-    let mut backend = CpuBackend::new(&weights)?;
+    let mut backend = earshot::backend_choice::make_backend(args.backend, &weights)?;
     let mut config = plan.config;
     if config.produce_hop.0 == 0 {
         // Unset: the default depends on the model actually loaded.
@@ -193,7 +194,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let (mut peak, mut sum_sq, mut count) = (0.0f32, 0.0f64, 0u64);
     let mut finite = true;
     let stats = render_offline(
-        &mut backend,
+        backend.as_mut(),
         &config,
         RenderInputs {
             knobs: &plan.knobs,

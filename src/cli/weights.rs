@@ -19,6 +19,11 @@ pub enum WeightsCommand {
         /// Output safetensors file.
         #[arg(long)]
         out: PathBuf,
+        /// Skip the calibration of the output layer (seconds instead of
+        /// minutes for base on the CPU; the tensors then make no usable
+        /// sound, but time and compare the same as calibrated ones).
+        #[arg(long)]
+        uncalibrated: bool,
     },
     /// Validate a weights file and print its size.
     Check {
@@ -29,8 +34,17 @@ pub enum WeightsCommand {
 
 pub fn run(cmd: WeightsCommand) -> anyhow::Result<()> {
     match cmd {
-        WeightsCommand::Init { size, seed, out } => {
-            let weights = earshot::model::reference_weights(size, seed)?;
+        WeightsCommand::Init {
+            size,
+            seed,
+            out,
+            uncalibrated,
+        } => {
+            let weights = if uncalibrated {
+                earshot::engine::model::init_weights(size, seed)
+            } else {
+                earshot::model::reference_weights(size, seed)?
+            };
             weights
                 .save(&out)
                 .with_context(|| format!("writing {}", out.display()))?;

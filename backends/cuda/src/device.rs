@@ -178,3 +178,27 @@ mod tests {
         assert!(err.to_string().contains("no usable NVIDIA GPU"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod compile_tests {
+    /// The kernels compile for Hopper wherever NVRTC can be loaded (it
+    /// needs no GPU): a typo in CUDA C fails here, not on the GPU machine.
+    #[test]
+    fn kernels_compile_with_nvrtc() {
+        // SAFETY: only probes whether the shared library can be opened.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            eprintln!("skipped: libnvrtc not found (set LD_LIBRARY_PATH to a CUDA 13 NVRTC)");
+            return;
+        }
+        for (name, src) in crate::KERNEL_SOURCES {
+            let opts = cudarc::nvrtc::CompileOptions {
+                arch: Some("sm_90"),
+                fmad: Some(false),
+                ..Default::default()
+            };
+            if let Err(e) = cudarc::nvrtc::compile_ptx_with_opts(src, opts) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+}

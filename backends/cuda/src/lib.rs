@@ -5,8 +5,18 @@
 //! time, so the workspace builds and tests without CUDA. Without a GPU,
 //! [`CudaBackend::new`] returns [`CudaError::NoDriver`].
 
+pub mod backend;
+pub mod decoder;
 pub mod device;
 pub mod error;
+pub mod generator;
 
+pub use backend::CudaBackend;
 pub use device::{Device, driver_present};
 pub use error::CudaError;
+
+/// Every kernel source of the backend, by name (for compile checks).
+pub const KERNEL_SOURCES: [(&str, &str); 2] = [
+    ("generator", include_str!("kernels/generator.cu")),
+    ("decoder", decoder::KERNEL_SOURCE),
+];

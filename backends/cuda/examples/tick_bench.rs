@@ -1,0 +1,85 @@
+//! Times the CUDA backend's tick on a GPU: one batched step per batch size
+//! (1, 2, 4, 8 slots) and decodes, for a weights file, with host timing
+//! around many enqueued steps and one sync (the device's throughput per
+//! step). Prints one JSON object. Usage:
+//! `tick_bench WEIGHTS [ITERS]`.
+
+use earshot_cuda::CudaBackend;
+use earshot_engine::backend::{DecodeRequest, SlotStep, StepBatch};
+use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::model::ModelWeights;
+use earshot_engine::model::config::{CHANNELS, HOP, KNOB_COUNT};
+use earshot_engine::rng::NoiseKey;
+use earshot_engine::sampler::{SamplerKind, timestep};
+use earshot_engine::{Backend, LatentFrames, SampleFrames};
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).ok_or("usage: tick_bench WEIGHTS [ITERS]")?;
+    let iters: usize = args.get(2).map_or(Ok(50), |s| s.parse())?;
+    let weights = ModelWeights::load(std::path::Path::new(path))?;
+    let mut b = CudaBackend::new(&weights, 0)?;
+    let cfg = *b.config();
+    b.reserve(8)?;
+    let cond = b.encode(&ConditioningInput::null(cfg.width))?;
+    let latents: Vec<_> = (0..8)
+        .map(|_| b.alloc_latents())
+        .collect::<Result<_, _>>()?;
+    let mut steps_ms = Vec::new();
+    for slots in [1usize, 2, 4, 8] {
+        let mut batch = StepBatch::with_capacity(slots, KNOB_COUNT);
+        batch.sampler = SamplerKind::Ode;
+        for (i, &l) in latents.iter().take(slots).enumerate() {
+            let step = 1 + i as u32 % 7;
+            batch.slots.push(SlotStep {
+                latents: l,
+                conditioning: cond,
+                step,
+                t: timestep(step, 8),
+                t_next: timestep(step + 1, 8),
+                noise: NoiseKey {
+                    seed: 1,
+                    slot: i as u64,
+                    step: 0,
+                },
+            });
+            batch.knob_rows.extend_from_slice(&[0.0; KNOB_COUNT]);
+        }
+        for _ in 0..5 {
+            b.step(&batch)?;
+        }
+        b.synchronize()?;
+        let t = Instant::now();
+        for _ in 0..iters {
+            b.step(&batch)?;
+        }
+        b.synchronize()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
+        steps_ms.push(format!("\"{slots}\": {ms:.4}"));
+    }
+    let margin = cfg.decoder_margin().start_sample(HOP);
+    let frames = 4096u64;
+    let mut out = vec![0.0f32; frames as usize * CHANNELS];
+    let request = DecodeRequest {
+        latents: latents[0],
+        anchor: LatentFrames(0),
+        range: margin..margin + SampleFrames(frames),
+    };
+    for _ in 0..3 {
+        b.decode(&request, &mut out)?;
+    }
+    let t = Instant::now();
+    for _ in 0..iters {
+        b.decode(&request, &mut out)?;
+    }
+    let decode_ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
+    println!(
+        "{{\"device\": \"{}\", \"model\": \"{}\", \"mode\": \"fp32\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_ms:.4}, \"counters\": \"{:?}\"}}",
+        b.device_name(),
+        cfg.size,
+        steps_ms.join(", "),
+        b.counters()
+    );
+    Ok(())
+}

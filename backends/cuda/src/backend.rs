@@ -1,0 +1,319 @@
+//! [`CudaBackend`]: the engine's `Backend` on the GPU. Latent windows live
+//! in one device pool indexed by handle, conditionings in one device store;
+//! a step enqueues one forward with one staged host-to-device copy and no
+//! host sync; a decode renders on the device and reads the slice back
+//! through pinned memory (the one sync of a tick).
+
+use crate::decoder::GpuDecoder;
+use crate::device::Device;
+use crate::error::CudaError;
+use crate::generator::{CondStore, GpuGenerator};
+use cudarc::driver::{CudaSlice, PinnedHostSlice};
+use earshot_engine::backend::{ConditioningHandle, LatentHandle};
+use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::model::config::{CHANNELS, COND_TOKENS, HOP, KNOB_COUNT};
+use earshot_engine::model::{ModelConfig, ModelWeights};
+use earshot_engine::stream::MAX_QUEUE_CAP;
+use earshot_engine::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
+
+/// The CUDA backend.
+pub struct CudaBackend {
+    dev: Device,
+    cfg: ModelConfig,
+    generator: GpuGenerator,
+    decoder: GpuDecoder,
+    pool: CudaSlice<f32>,
+    pool_capacity: usize,
+    latents: usize,
+    store: CondStore,
+    live: Vec<bool>,
+    rendered: CudaSlice<f32>,
+    readback: PinnedHostSlice<f32>,
+}
+
+impl std::fmt::Debug for CudaBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CudaBackend")
+            .field("device", &self.dev)
+            .field("latents", &self.latents)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CudaBackend {
+    /// Opens GPU `ordinal`, compiles the kernels and uploads `weights`
+    /// (fp32). Without a GPU: [`CudaError::NoDriver`].
+    pub fn new(weights: &ModelWeights, ordinal: usize) -> Result<Self, CudaError> {
+        let mut dev = Device::new(ordinal)?;
+        let cfg = *weights.config();
+        let generator = GpuGenerator::new(&mut dev, weights)?;
+        let decoder = GpuDecoder::new(&mut dev, weights)?;
+        let window_frames = cfg.window.0 as usize * HOP.as_usize();
+        let capacity = 2;
+        let store = CondStore {
+            kv: dev.zeros(capacity * generator.cond_kv_len())?,
+            pooled: dev.zeros(capacity * cfg.width)?,
+            capacity,
+        };
+        Ok(Self {
+            pool: dev.zeros(cfg.window_len())?,
+            rendered: dev.zeros(window_frames * CHANNELS)?,
+            // SAFETY: plain f32 read-back memory.
+            readback: unsafe { dev.ctx.alloc_pinned::<f32>(window_frames * CHANNELS) }?,
+            pool_capacity: 1,
+            latents: 0,
+            store,
+            live: Vec::new(),
+            cfg,
+            generator,
+            decoder,
+            dev,
+        })
+    }
+
+    /// The device's name.
+    pub fn device_name(&self) -> String {
+        self.dev.name()
+    }
+
+    /// Waits for everything enqueued (for benchmarks and tests; counted as
+    /// a host sync).
+    pub fn synchronize(&mut self) -> Result<(), CudaError> {
+        self.dev.sync()
+    }
+
+    fn grow_pool(&mut self, capacity: usize) -> Result<(), CudaError> {
+        if capacity <= self.pool_capacity {
+            return Ok(());
+        }
+        let n = self.cfg.window_len();
+        let mut bigger = self.dev.zeros::<f32>(capacity * n)?;
+        let used = self.latents * n;
+        if used > 0 {
+            self.dev
+                .stream
+                .memcpy_dtod(&self.pool.slice(..used), &mut bigger.slice_mut(..used))?;
+        }
+        self.pool = bigger;
+        self.pool_capacity = capacity;
+        Ok(())
+    }
+
+    fn grow_store(&mut self, capacity: usize) -> Result<(), CudaError> {
+        if capacity <= self.store.capacity {
+            return Ok(());
+        }
+        let (kv_len, d) = (self.generator.cond_kv_len(), self.cfg.width);
+        let mut kv = self.dev.zeros::<f32>(capacity * kv_len)?;
+        let mut pooled = self.dev.zeros::<f32>(capacity * d)?;
+        let (old_kv, old_pooled) = (self.store.capacity * kv_len, self.store.capacity * d);
+        self.dev
+            .stream
+            .memcpy_dtod(&self.store.kv, &mut kv.slice_mut(..old_kv))?;
+        self.dev
+            .stream
+            .memcpy_dtod(&self.store.pooled, &mut pooled.slice_mut(..old_pooled))?;
+        self.store = CondStore {
+            kv,
+            pooled,
+            capacity,
+        };
+        Ok(())
+    }
+
+    fn check_latent(&self, h: LatentHandle) -> Result<usize, BackendError> {
+        let i = h.index() as usize;
+        if i < self.latents {
+            Ok(i)
+        } else {
+            Err(BackendError::UnknownHandle {
+                kind: "latent",
+                index: h.index(),
+            })
+        }
+    }
+
+    fn check_conditioning(&self, h: ConditioningHandle) -> Result<usize, BackendError> {
+        let i = h.index() as usize;
+        if self.live.get(i).copied().unwrap_or(false) {
+            Ok(i)
+        } else {
+            Err(BackendError::UnknownHandle {
+                kind: "conditioning",
+                index: h.index(),
+            })
+        }
+    }
+}
+
+impl Backend for CudaBackend {
+    fn name(&self) -> &str {
+        "cuda"
+    }
+
+    fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
+        self.generator.reserve(&mut self.dev, max_slots)?;
+        self.grow_pool(max_slots + MAX_QUEUE_CAP + 1)?;
+        self.grow_store(4)?;
+        Ok(())
+    }
+
+    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
+        if self.latents == self.pool_capacity {
+            self.grow_pool(self.pool_capacity * 2)?;
+        }
+        self.latents += 1;
+        Ok(LatentHandle::from_index(self.latents as u32 - 1))
+    }
+
+    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
+        let d = self.cfg.width;
+        for (what, expected, found) in [
+            ("conditioning tokens", COND_TOKENS * d, input.tokens.len()),
+            ("pooled conditioning", d, input.pooled.len()),
+        ] {
+            if expected != found {
+                return Err(BackendError::WrongLength {
+                    what,
+                    expected,
+                    found,
+                });
+            }
+        }
+        let index = match self.live.iter().position(|l| !l) {
+            Some(i) => i,
+            None => {
+                self.live.push(false);
+                self.live.len() - 1
+            }
+        };
+        if index >= self.store.capacity {
+            self.grow_store(self.store.capacity * 2)?;
+        }
+        self.generator.encode(
+            &mut self.dev,
+            &input.tokens,
+            &input.pooled,
+            &mut self.store,
+            index,
+        )?;
+        self.live[index] = true;
+        Ok(ConditioningHandle::from_index(index as u32))
+    }
+
+    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
+        let i = self.check_conditioning(handle)?;
+        self.live[i] = false;
+        Ok(())
+    }
+
+    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
+        let s = batch.slots.len();
+        if batch.knob_rows.len() != s * KNOB_COUNT {
+            return Err(BackendError::WrongLength {
+                what: "knob rows",
+                expected: s * KNOB_COUNT,
+                found: batch.knob_rows.len(),
+            });
+        }
+        for slot in &batch.slots {
+            self.check_latent(slot.latents)?;
+            self.check_conditioning(slot.conditioning)?;
+        }
+        self.generator.step(
+            &mut self.dev,
+            batch,
+            &mut self.pool,
+            &self.store,
+            &|i| batch.slots[i].latents.index(),
+            &|i| batch.slots[i].conditioning.index(),
+        )?;
+        Ok(())
+    }
+
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        let window_start = request.anchor.start_sample(HOP).0;
+        let window_end = window_start + self.cfg.window.0 * HOP.0;
+        let (start, end) = (request.range.start.0, request.range.end.0);
+        if start >= end || start < window_start || end > window_end {
+            return Err(BackendError::RangeOutsideWindow {
+                start,
+                end,
+                window_start,
+                window_end,
+            });
+        }
+        let len = ((end - start) as usize) * CHANNELS;
+        if out.len() != len {
+            return Err(BackendError::WrongLength {
+                what: "decode output",
+                expected: len,
+                found: out.len(),
+            });
+        }
+        let i = self.check_latent(request.latents)?;
+        let n = self.cfg.window_len();
+        let local = (start - window_start) as usize..(end - window_start) as usize;
+        let window = self.pool.slice(i * n..(i + 1) * n);
+        let mut target = self.rendered.slice_mut(..len);
+        self.decoder
+            .decode(&mut self.dev, &window, local, &mut target)
+            .map_err(BackendError::from)?;
+        self.dev
+            .stream
+            .memcpy_dtoh(&self.rendered.slice(..len), &mut self.readback)
+            .map_err(CudaError::from)?;
+        self.dev.counters.d2h_copies += 1;
+        self.dev.sync()?;
+        let host = self.readback.as_slice().map_err(CudaError::from)?;
+        out.copy_from_slice(&host[..len]);
+        self.dev.counters.decodes += 1;
+        Ok(())
+    }
+
+    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
+        let i = self.check_latent(handle)?;
+        let n = self.cfg.window_len();
+        if out.len() != n {
+            return Err(BackendError::WrongLength {
+                what: "latent read-back",
+                expected: n,
+                found: out.len(),
+            });
+        }
+        self.dev
+            .stream
+            .memcpy_dtoh(&self.pool.slice(i * n..(i + 1) * n), out)
+            .map_err(CudaError::from)?;
+        self.dev.counters.d2h_copies += 1;
+        self.dev.sync()?;
+        Ok(())
+    }
+
+    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
+        let i = self.check_latent(handle)?;
+        let n = self.cfg.window_len();
+        if values.len() != n {
+            return Err(BackendError::WrongLength {
+                what: "latent write",
+                expected: n,
+                found: values.len(),
+            });
+        }
+        self.dev
+            .stream
+            .memcpy_htod(values, &mut self.pool.slice_mut(i * n..(i + 1) * n))
+            .map_err(CudaError::from)?;
+        self.dev.counters.h2d_copies += 1;
+        self.dev.sync()?;
+        Ok(())
+    }
+
+    fn counters(&self) -> BackendCounters {
+        self.dev.counters
+    }
+}

@@ -1,0 +1,635 @@
+//! The generator on the GPU (fp32): one batched forward over the slots of a
+//! tick and the sampler update, enqueued on the device's stream without a
+//! host sync. Per-slot inputs (buffer and conditioning indices, timesteps,
+//! noise keys, knob rows) travel in one pinned staging buffer with one
+//! async copy per forward; everything else stays on the device.
+
+use crate::device::Device;
+use crate::error::CudaError;
+use cudarc::driver::{
+    CudaEvent, CudaFunction, CudaModule, CudaSlice, LaunchConfig, PinnedHostSlice, PushKernelArg,
+};
+use earshot_engine::backend::StepBatch;
+use earshot_engine::model::config::{COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, TIME_FREQ_DIM};
+use earshot_engine::model::tensors::block;
+use earshot_engine::model::{ModelConfig, ModelWeights};
+use earshot_engine::sampler::SamplerKind;
+use std::sync::Arc;
+
+/// 32-bit words of one slot's inputs in the staging buffer (generator.cu).
+pub const PARAM_WORDS: usize = 16;
+/// Staging buffers in rotation: a buffer is rewritten only after the copy
+/// made from it three forwards earlier has certainly run.
+const STAGING_RING: usize = 4;
+
+const SOURCE: &str = include_str!("kernels/generator.cu");
+
+/// A linear layer on the device: `[out, inp]` weight and `[out]` bias.
+pub(crate) struct DeviceLinear {
+    pub(crate) w: CudaSlice<f32>,
+    pub(crate) b: CudaSlice<f32>,
+}
+
+impl DeviceLinear {
+    pub(crate) fn load(
+        dev: &mut Device,
+        weights: &ModelWeights,
+        name: &str,
+    ) -> Result<Self, CudaError> {
+        let get = |suffix: &str| {
+            let full = format!("{name}.{suffix}");
+            weights
+                .get(&full)
+                .ok_or_else(|| CudaError::Weights(format!("missing tensor {full}")))
+        };
+        let (w, b) = (get("weight")?, get("bias")?);
+        if b.is_empty() || w.len() % b.len() != 0 {
+            return Err(CudaError::Weights(format!(
+                "{name}: weight and bias disagree"
+            )));
+        }
+        Ok(Self {
+            w: dev.upload(w)?,
+            b: dev.upload(b)?,
+        })
+    }
+}
+
+struct Block {
+    adaln: DeviceLinear,
+    qkv: DeviceLinear,
+    out: DeviceLinear,
+    fc1: DeviceLinear,
+    fc2: DeviceLinear,
+}
+
+struct Kernels {
+    noise_init: CudaFunction,
+    gather: CudaFunction,
+    slot_features: CudaFunction,
+    bias_act: CudaFunction,
+    combine_c: CudaFunction,
+    embed_finish: CudaFunction,
+    modulate: CudaFunction,
+    gated_residual: CudaFunction,
+    cond_kv: CudaFunction,
+    attention: CudaFunction,
+    sampler_update: CudaFunction,
+}
+
+impl Kernels {
+    fn load(m: &Arc<CudaModule>) -> Result<Self, CudaError> {
+        Ok(Self {
+            noise_init: m.load_function("noise_init")?,
+            gather: m.load_function("gather")?,
+            slot_features: m.load_function("slot_features")?,
+            bias_act: m.load_function("bias_act")?,
+            combine_c: m.load_function("combine_c")?,
+            embed_finish: m.load_function("embed_finish")?,
+            modulate: m.load_function("modulate")?,
+            gated_residual: m.load_function("gated_residual")?,
+            cond_kv: m.load_function("cond_kv")?,
+            attention: m.load_function("attention")?,
+            sampler_update: m.load_function("sampler_update")?,
+        })
+    }
+}
+
+/// Activations of a forward, sized for the most slots at `reserve`.
+struct Scratch {
+    slots: usize,
+    params: CudaSlice<u32>,
+    x: CudaSlice<f32>,
+    h: CudaSlice<f32>,
+    a: CudaSlice<f32>,
+    qkv: CudaSlice<f32>,
+    attn: CudaSlice<f32>,
+    proj: CudaSlice<f32>,
+    hidden: CudaSlice<f32>,
+    x0: CudaSlice<f32>,
+    c: CudaSlice<f32>,
+    tmp: CudaSlice<f32>,
+    tmp2: CudaSlice<f32>,
+    tfeat: CudaSlice<f32>,
+    knobs: CudaSlice<f32>,
+    mods: CudaSlice<f32>,
+}
+
+/// Pinned staging buffers in rotation, each with the event recorded after
+/// its last copy.
+struct Staging {
+    host: Vec<PinnedHostSlice<u32>>,
+    /// Recorded after each buffer's copy (made once; re-recorded).
+    copied: Vec<CudaEvent>,
+    used: Vec<bool>,
+    next: usize,
+}
+
+/// The device-side conditioning store: per conditioning, every block's
+/// token keys and values, and the pooled projection.
+pub(crate) struct CondStore {
+    pub(crate) kv: CudaSlice<f32>,
+    pub(crate) pooled: CudaSlice<f32>,
+    pub(crate) capacity: usize,
+}
+
+/// The generator's weights, kernels and buffers.
+pub struct GpuGenerator {
+    cfg: ModelConfig,
+    k: Kernels,
+    x_embed: DeviceLinear,
+    t0: DeviceLinear,
+    t2: DeviceLinear,
+    pool_proj: DeviceLinear,
+    knob0: DeviceLinear,
+    knob2: DeviceLinear,
+    blocks: Vec<Block>,
+    final_adaln: DeviceLinear,
+    final_linear: DeviceLinear,
+    pos: CudaSlice<f32>,
+    scratch: Option<Scratch>,
+    staging: Staging,
+    tokens: CudaSlice<f32>,
+    pooled_in: CudaSlice<f32>,
+    cond_qkv: CudaSlice<f32>,
+}
+
+fn grid(n: usize, block: u32) -> u32 {
+    n.div_ceil(block as usize) as u32
+}
+
+fn cfg1(n: usize) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (grid(n, 256), 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+impl GpuGenerator {
+    /// Compiles the kernels and uploads the generator's weights.
+    pub fn new(dev: &mut Device, weights: &ModelWeights) -> Result<Self, CudaError> {
+        let cfg = *weights.config();
+        let module = dev.compile("generator", SOURCE)?;
+        let k = Kernels::load(&module)?;
+        let blocks = (0..cfg.depth)
+            .map(|i| {
+                Ok(Block {
+                    adaln: DeviceLinear::load(dev, weights, &block(i, "adaln"))?,
+                    qkv: DeviceLinear::load(dev, weights, &block(i, "attn.qkv"))?,
+                    out: DeviceLinear::load(dev, weights, &block(i, "attn.out"))?,
+                    fc1: DeviceLinear::load(dev, weights, &block(i, "mlp.fc1"))?,
+                    fc2: DeviceLinear::load(dev, weights, &block(i, "mlp.fc2"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, CudaError>>()?;
+        let d = cfg.width;
+        let frames = cfg.window.0 as usize;
+        let mut pos = vec![0.0f32; frames * d];
+        let half = d / 2;
+        for (f, row) in pos.chunks_exact_mut(d).enumerate() {
+            for i in 0..half {
+                let freq = (-(10_000f32.ln()) * i as f32 / half as f32).exp();
+                let arg = f as f32 * freq;
+                row[i] = arg.cos();
+                row[half + i] = arg.sin();
+            }
+        }
+        let mut host = Vec::new();
+        for _ in 0..STAGING_RING {
+            // SAFETY: plain u32 staging memory, written only through
+            // as_mut_slice.
+            host.push(unsafe { dev.ctx.alloc_pinned::<u32>(PARAM_WORDS) }?);
+        }
+        Ok(Self {
+            cfg,
+            k,
+            x_embed: DeviceLinear::load(dev, weights, "gen.x_embed")?,
+            t0: DeviceLinear::load(dev, weights, "gen.t_embed.0")?,
+            t2: DeviceLinear::load(dev, weights, "gen.t_embed.2")?,
+            pool_proj: DeviceLinear::load(dev, weights, "gen.pool_proj")?,
+            knob0: DeviceLinear::load(dev, weights, "gen.knob_embed.0")?,
+            knob2: DeviceLinear::load(dev, weights, "gen.knob_embed.2")?,
+            blocks,
+            final_adaln: DeviceLinear::load(dev, weights, "gen.final.adaln")?,
+            final_linear: DeviceLinear::load(dev, weights, "gen.final.linear")?,
+            pos: dev.upload(&pos)?,
+            scratch: None,
+            staging: Staging {
+                host,
+                copied: (0..STAGING_RING)
+                    .map(|_| dev.ctx.new_event(None))
+                    .collect::<Result<Vec<_>, _>>()?,
+                used: vec![false; STAGING_RING],
+                next: 0,
+            },
+            tokens: dev.zeros(COND_TOKENS * d)?,
+            pooled_in: dev.zeros(d)?,
+            cond_qkv: dev.zeros(COND_TOKENS * 3 * d)?,
+        })
+    }
+
+    /// Floats one conditioning takes in the store's `kv`.
+    pub(crate) fn cond_kv_len(&self) -> usize {
+        self.cfg.depth * COND_TOKENS * 2 * self.cfg.width
+    }
+
+    /// Sizes every activation for batches of up to `slots` slots (the only
+    /// allocations; a steady state makes none).
+    pub fn reserve(&mut self, dev: &mut Device, slots: usize) -> Result<(), CudaError> {
+        if self.scratch.as_ref().is_some_and(|s| s.slots >= slots) {
+            return Ok(());
+        }
+        let (d, t) = (self.cfg.width, self.cfg.window.0 as usize);
+        let rows = slots * t;
+        self.scratch = Some(Scratch {
+            slots,
+            params: dev.zeros(slots * PARAM_WORDS)?,
+            x: dev.zeros(rows * LATENT_CHANNELS)?,
+            h: dev.zeros(rows * d)?,
+            a: dev.zeros(rows * d)?,
+            qkv: dev.zeros(rows * 3 * d)?,
+            attn: dev.zeros(rows * d)?,
+            proj: dev.zeros(rows * d)?,
+            hidden: dev.zeros(rows * 4 * d)?,
+            x0: dev.zeros(rows * LATENT_CHANNELS)?,
+            c: dev.zeros(slots * d)?,
+            tmp: dev.zeros(slots * d)?,
+            tmp2: dev.zeros(slots * d)?,
+            tfeat: dev.zeros(slots * TIME_FREQ_DIM)?,
+            knobs: dev.zeros(slots * KNOB_COUNT)?,
+            mods: dev.zeros(slots * 6 * d)?,
+        });
+        for host in &mut self.staging.host {
+            // SAFETY: as in `new`.
+            *host = unsafe { dev.ctx.alloc_pinned::<u32>(slots * PARAM_WORDS) }?;
+        }
+        Ok(())
+    }
+
+    /// Precomputes conditioning `index`'s per-block token keys and values
+    /// and its pooled projection into `store`.
+    pub(crate) fn encode(
+        &mut self,
+        dev: &mut Device,
+        tokens: &[f32],
+        pooled: &[f32],
+        store: &mut CondStore,
+        index: usize,
+    ) -> Result<(), CudaError> {
+        let d = self.cfg.width;
+        dev.stream.memcpy_htod(tokens, &mut self.tokens)?;
+        dev.stream.memcpy_htod(pooled, &mut self.pooled_in)?;
+        dev.counters.h2d_copies += 2;
+        let per_block = COND_TOKENS * 2 * d;
+        for (bi, blk) in self.blocks.iter().enumerate() {
+            dev.linear(
+                &self.tokens,
+                &blk.qkv.w,
+                &mut self.cond_qkv,
+                COND_TOKENS,
+                d,
+                3 * d,
+                0.0,
+            )?;
+            let off = (index * self.cfg.depth + bi) * per_block;
+            let mut kv = store.kv.slice_mut(off..off + per_block);
+            let n = per_block as i32;
+            let di = d as i32;
+            // SAFETY: cond_kv reads COND_TOKENS·3d values of cond_qkv and
+            // 3d of the bias and writes n values of kv.
+            unsafe {
+                dev.stream
+                    .launch_builder(&self.k.cond_kv)
+                    .arg(&self.cond_qkv)
+                    .arg(&blk.qkv.b)
+                    .arg(&mut kv)
+                    .arg(&di)
+                    .launch(cfg1(n as usize))?;
+            }
+        }
+        let mut pooled_out = store.pooled.slice_mut(index * d..(index + 1) * d);
+        dev.linear(
+            &self.pooled_in,
+            &self.pool_proj.w,
+            &mut pooled_out,
+            1,
+            d,
+            d,
+            0.0,
+        )?;
+        let (one, di, none) = (1i32, d as i32, 0i32);
+        // SAFETY: d values of pooled_out and of the bias.
+        unsafe {
+            dev.stream
+                .launch_builder(&self.k.bias_act)
+                .arg(&mut pooled_out)
+                .arg(&self.pool_proj.b)
+                .arg(&one)
+                .arg(&di)
+                .arg(&none)
+                .launch(cfg1(d))?;
+        }
+        Ok(())
+    }
+
+    /// Fills the next staging buffer with the batch's inputs and copies it
+    /// to the device: the forward's one host-to-device copy.
+    fn stage(
+        &mut self,
+        dev: &mut Device,
+        batch: &StepBatch,
+        buffer_index: &dyn Fn(usize) -> u32,
+        cond_index: &dyn Fn(usize) -> u32,
+    ) -> Result<(), CudaError> {
+        let i = self.staging.next;
+        self.staging.next = (i + 1) % STAGING_RING;
+        let ev = &self.staging.copied[i];
+        if self.staging.used[i] && !ev.is_complete() {
+            dev.counters.host_syncs += 1;
+            ev.synchronize()?;
+        }
+        let host = self.staging.host[i].as_mut_slice()?;
+        for (s, slot) in batch.slots.iter().enumerate() {
+            let w = &mut host[s * PARAM_WORDS..(s + 1) * PARAM_WORDS];
+            w[0] = buffer_index(s);
+            w[1] = cond_index(s);
+            w[2] = slot.t.to_bits();
+            w[3] = slot.t_next.to_bits();
+            w[4] = slot.noise.seed as u32;
+            w[5] = (slot.noise.seed >> 32) as u32;
+            w[6] = slot.noise.slot as u32;
+            w[7] = (slot.noise.slot >> 32) as u32;
+            w[8] = slot.step;
+            for k in 0..KNOB_COUNT {
+                w[9 + k] = batch.knob_rows[s * KNOB_COUNT + k].to_bits();
+            }
+        }
+        let scratch = self
+            .scratch
+            .as_mut()
+            .ok_or_else(|| CudaError::Weights("step before reserve: no activations".into()))?;
+        dev.stream
+            .memcpy_htod(&self.staging.host[i], &mut scratch.params)?;
+        dev.counters.h2d_copies += 1;
+        self.staging.copied[i].record(&dev.stream)?;
+        self.staging.used[i] = true;
+        Ok(())
+    }
+
+    /// One batched forward and sampler update of every slot of `batch`, in
+    /// place in `pool` (latent windows by buffer index).
+    pub(crate) fn step(
+        &mut self,
+        dev: &mut Device,
+        batch: &StepBatch,
+        pool: &mut CudaSlice<f32>,
+        store: &CondStore,
+        buffer_index: &dyn Fn(usize) -> u32,
+        cond_index: &dyn Fn(usize) -> u32,
+    ) -> Result<(), CudaError> {
+        let s = batch.slots.len();
+        if s == 0 {
+            return Ok(());
+        }
+        self.reserve(dev, s)?;
+        self.stage(dev, batch, buffer_index, cond_index)?;
+        let cfg = self.cfg;
+        let (d, t) = (cfg.width, cfg.window.0 as usize);
+        let rows = s * t;
+        let n = cfg.window_len();
+        let sc = self
+            .scratch
+            .as_mut()
+            .ok_or_else(|| CudaError::Weights("no activations".into()))?;
+        let k = &self.k;
+        let st = &dev.stream;
+        let (ni, di, ti, si, ri) = (n as i32, d as i32, t as i32, s as i32, rows as i32);
+        let per_slot = LaunchConfig {
+            grid_dim: (grid(n, 256), s as u32, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        // Every launch below reads and writes within the sizes `reserve`
+        // gave the buffers for `s` slots of `t` frames of width `d`, and
+        // within `pool` at the buffer indices the staging buffer names
+        // (checked by the backend before the call).
+        // SAFETY: as just said.
+        unsafe {
+            st.launch_builder(&k.noise_init)
+                .arg(&mut *pool)
+                .arg(&sc.params)
+                .arg(&ni)
+                .launch(per_slot)?;
+            st.launch_builder(&k.gather)
+                .arg(&*pool)
+                .arg(&sc.params)
+                .arg(&mut sc.x)
+                .arg(&ni)
+                .launch(per_slot)?;
+            st.launch_builder(&k.slot_features)
+                .arg(&sc.params)
+                .arg(&mut sc.tfeat)
+                .arg(&mut sc.knobs)
+                .arg(&si)
+                .launch(LaunchConfig {
+                    grid_dim: (s as u32, 1, 1),
+                    block_dim: (128, 1, 1),
+                    shared_mem_bytes: 0,
+                })?;
+        }
+        let bias_act =
+            |y: &mut CudaSlice<f32>, b: &CudaSlice<f32>, r: usize, c: usize, act: i32| {
+                let (ri, ci) = (r as i32, c as i32);
+                // SAFETY: y holds r·c values, b holds c.
+                unsafe {
+                    st.launch_builder(&k.bias_act)
+                        .arg(y)
+                        .arg(b)
+                        .arg(&ri)
+                        .arg(&ci)
+                        .arg(&act)
+                        .launch(cfg1(r * c))
+                }
+            };
+        dev.linear(&sc.tfeat, &self.t0.w, &mut sc.tmp, s, TIME_FREQ_DIM, d, 0.0)?;
+        bias_act(&mut sc.tmp, &self.t0.b, s, d, 1)?;
+        dev.linear(&sc.tmp, &self.t2.w, &mut sc.c, s, d, d, 0.0)?;
+        dev.linear(
+            &sc.knobs,
+            &self.knob0.w,
+            &mut sc.tmp2,
+            s,
+            KNOB_COUNT,
+            d,
+            0.0,
+        )?;
+        bias_act(&mut sc.tmp2, &self.knob0.b, s, d, 1)?;
+        dev.linear(&sc.tmp2, &self.knob2.w, &mut sc.c, s, d, d, 1.0)?;
+        // SAFETY: see above.
+        unsafe {
+            st.launch_builder(&k.combine_c)
+                .arg(&mut sc.c)
+                .arg(&self.t2.b)
+                .arg(&self.knob2.b)
+                .arg(&store.pooled)
+                .arg(&sc.params)
+                .arg(&si)
+                .arg(&di)
+                .launch(cfg1(s * d))?;
+        }
+        dev.linear(
+            &sc.x,
+            &self.x_embed.w,
+            &mut sc.h,
+            rows,
+            LATENT_CHANNELS,
+            d,
+            0.0,
+        )?;
+        // SAFETY: see above.
+        unsafe {
+            st.launch_builder(&k.embed_finish)
+                .arg(&mut sc.h)
+                .arg(&self.x_embed.b)
+                .arg(&self.pos)
+                .arg(&ri)
+                .arg(&di)
+                .arg(&ti)
+                .launch(cfg1(rows * d))?;
+        }
+        let row_block = LaunchConfig {
+            grid_dim: (rows as u32, 1, 1),
+            block_dim: (128, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let keys = COND_TOKENS + t;
+        let warps = 4u32;
+        let attn_cfg = LaunchConfig {
+            grid_dim: (grid(rows * cfg.heads, warps), 1, 1),
+            block_dim: (32 * warps, 1, 1),
+            shared_mem_bytes: (warps as usize * keys * 4) as u32,
+        };
+        let (hi, depth) = (cfg.heads as i32, cfg.depth as i32);
+        for (bi, blk) in self.blocks.iter().enumerate() {
+            dev.linear(&sc.c, &blk.adaln.w, &mut sc.mods, s, d, 6 * d, 0.0)?;
+            bias_act(&mut sc.mods, &blk.adaln.b, s, 6 * d, 0)?;
+            let (six, zero, three) = (6i32, 0i32, 3i32);
+            // SAFETY: see above.
+            unsafe {
+                st.launch_builder(&k.modulate)
+                    .arg(&sc.h)
+                    .arg(&sc.mods)
+                    .arg(&mut sc.a)
+                    .arg(&di)
+                    .arg(&ti)
+                    .arg(&six)
+                    .arg(&zero)
+                    .launch(row_block)?;
+            }
+            dev.linear(&sc.a, &blk.qkv.w, &mut sc.qkv, rows, d, 3 * d, 0.0)?;
+            bias_act(&mut sc.qkv, &blk.qkv.b, rows, 3 * d, 0)?;
+            let bidx = bi as i32;
+            // SAFETY: see above; the conditioning store holds `depth`
+            // blocks of keys and values per conditioning index.
+            unsafe {
+                st.launch_builder(&k.attention)
+                    .arg(&sc.qkv)
+                    .arg(&store.kv)
+                    .arg(&sc.params)
+                    .arg(&mut sc.attn)
+                    .arg(&ri)
+                    .arg(&di)
+                    .arg(&hi)
+                    .arg(&ti)
+                    .arg(&depth)
+                    .arg(&bidx)
+                    .launch(attn_cfg)?;
+            }
+            dev.linear(&sc.attn, &blk.out.w, &mut sc.proj, rows, d, d, 0.0)?;
+            let (two, five) = (2i32, 5i32);
+            // SAFETY: see above.
+            unsafe {
+                st.launch_builder(&k.gated_residual)
+                    .arg(&mut sc.h)
+                    .arg(&sc.proj)
+                    .arg(&blk.out.b)
+                    .arg(&sc.mods)
+                    .arg(&ri)
+                    .arg(&di)
+                    .arg(&ti)
+                    .arg(&two)
+                    .launch(cfg1(rows * d))?;
+                st.launch_builder(&k.modulate)
+                    .arg(&sc.h)
+                    .arg(&sc.mods)
+                    .arg(&mut sc.a)
+                    .arg(&di)
+                    .arg(&ti)
+                    .arg(&six)
+                    .arg(&three)
+                    .launch(row_block)?;
+            }
+            dev.linear(&sc.a, &blk.fc1.w, &mut sc.hidden, rows, d, 4 * d, 0.0)?;
+            bias_act(&mut sc.hidden, &blk.fc1.b, rows, 4 * d, 2)?;
+            dev.linear(&sc.hidden, &blk.fc2.w, &mut sc.proj, rows, 4 * d, d, 0.0)?;
+            // SAFETY: see above.
+            unsafe {
+                st.launch_builder(&k.gated_residual)
+                    .arg(&mut sc.h)
+                    .arg(&sc.proj)
+                    .arg(&blk.fc2.b)
+                    .arg(&sc.mods)
+                    .arg(&ri)
+                    .arg(&di)
+                    .arg(&ti)
+                    .arg(&five)
+                    .launch(cfg1(rows * d))?;
+            }
+        }
+        dev.linear(&sc.c, &self.final_adaln.w, &mut sc.mods, s, d, 2 * d, 0.0)?;
+        bias_act(&mut sc.mods, &self.final_adaln.b, s, 2 * d, 0)?;
+        let (two, zero) = (2i32, 0i32);
+        // SAFETY: see above.
+        unsafe {
+            st.launch_builder(&k.modulate)
+                .arg(&sc.h)
+                .arg(&sc.mods)
+                .arg(&mut sc.a)
+                .arg(&di)
+                .arg(&ti)
+                .arg(&two)
+                .arg(&zero)
+                .launch(row_block)?;
+        }
+        dev.linear(
+            &sc.a,
+            &self.final_linear.w,
+            &mut sc.x0,
+            rows,
+            d,
+            LATENT_CHANNELS,
+            0.0,
+        )?;
+        let (sde, churn) = match batch.sampler {
+            SamplerKind::Ode => (0i32, 0.0f32),
+            SamplerKind::Sde { churn } => (1, churn),
+        };
+        let ci = LATENT_CHANNELS as i32;
+        // SAFETY: see above.
+        unsafe {
+            st.launch_builder(&k.sampler_update)
+                .arg(&mut *pool)
+                .arg(&sc.params)
+                .arg(&sc.x0)
+                .arg(&self.final_linear.b)
+                .arg(&ni)
+                .arg(&ci)
+                .arg(&sde)
+                .arg(&churn)
+                .launch(per_slot)?;
+        }
+        dev.counters.forwards += 1;
+        Ok(())
+    }
+}

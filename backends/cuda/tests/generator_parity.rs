@@ -1,0 +1,217 @@
+//! CUDA generator vs the CPU reference: one batched step (ODE and SDE,
+//! slots at different steps, one starting from its initial noise, a
+//! non-null conditioning), a whole stream of ticks, and the steady-state
+//! counters (one host-to-device copy, no host sync and no allocation per
+//! step). Skipped, with the reason printed, on a machine without a GPU.
+
+use earshot_cpu::CpuBackend;
+use earshot_cuda::{CudaBackend, driver_present};
+use earshot_engine::backend::{SlotStep, StepBatch};
+use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::knobs::KnobState;
+use earshot_engine::model::config::{COND_TOKENS, KNOB_COUNT};
+use earshot_engine::model::{ModelSize, ModelWeights, init_weights};
+use earshot_engine::rng::NoiseKey;
+use earshot_engine::sampler::{SamplerKind, timestep};
+use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
+use earshot_engine::{Backend, Epochs, LatentFrames};
+
+fn gpu_or_skip() -> bool {
+    if driver_present() {
+        return true;
+    }
+    eprintln!("skipped: no CUDA driver on this machine (run on the GPU machine)");
+    false
+}
+
+fn weights() -> ModelWeights {
+    init_weights(ModelSize::Tiny, 7)
+}
+
+/// Relative L2 error and max abs difference of `a` against `b`.
+fn errors(a: &[f32], b: &[f32]) -> (f64, f64) {
+    let (mut num, mut den, mut max) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        let d = f64::from(*x) - f64::from(*y);
+        num += d * d;
+        den += f64::from(*y) * f64::from(*y);
+        max = max.max(d.abs());
+    }
+    ((num / den.max(1e-30)).sqrt(), max)
+}
+
+fn conditioning(width: usize) -> ConditioningInput {
+    let mut c = ConditioningInput::null(width);
+    for (i, v) in c.tokens.iter_mut().enumerate() {
+        *v = ((i as f32) * 0.013).sin() * 0.5;
+    }
+    for (i, v) in c.pooled.iter_mut().enumerate() {
+        *v = ((i as f32) * 0.07).cos() * 0.3;
+    }
+    assert_eq!(c.tokens.len(), COND_TOKENS * width);
+    c
+}
+
+fn one_step(backend: &mut dyn Backend, sampler: SamplerKind) -> Vec<Vec<f32>> {
+    let cfg = *backend.config();
+    let n = cfg.window_len();
+    backend.reserve(8).unwrap();
+    let cond = backend.encode(&conditioning(cfg.width)).unwrap();
+    let steps = 8;
+    let mut batch = StepBatch::with_capacity(4, KNOB_COUNT);
+    batch.sampler = sampler;
+    let mut handles = Vec::new();
+    for (i, step) in [0u32, 1, 4, 7].into_iter().enumerate() {
+        let h = backend.alloc_latents().unwrap();
+        let values: Vec<f32> = (0..n)
+            .map(|e| ((e as f32) * 0.37 + i as f32).sin())
+            .collect();
+        backend.write_latents(h, &values).unwrap();
+        batch.slots.push(SlotStep {
+            latents: h,
+            conditioning: cond,
+            step,
+            t: timestep(step, steps),
+            t_next: timestep(step + 1, steps),
+            noise: NoiseKey {
+                seed: 42,
+                slot: 1000 + i as u64,
+                step: 0,
+            },
+        });
+        batch
+            .knob_rows
+            .extend_from_slice(&[0.2 * i as f32, -0.5, 0.0, 0.9]);
+        handles.push(h);
+    }
+    backend.step(&batch).unwrap();
+    handles
+        .iter()
+        .map(|&h| {
+            let mut out = vec![0.0; n];
+            backend.read_latents(h, &mut out).unwrap();
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn one_batched_step_matches_the_cpu_in_fp32() {
+    if !gpu_or_skip() {
+        return;
+    }
+    let w = weights();
+    for sampler in [SamplerKind::Ode, SamplerKind::SDE] {
+        let cpu = one_step(&mut CpuBackend::new(&w).unwrap(), sampler);
+        let mut cuda = CudaBackend::new(&w, 0).unwrap();
+        let gpu = one_step(&mut cuda, sampler);
+        for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+            let (rel, max) = errors(g, c);
+            println!("{sampler:?} slot {i}: relative L2 {rel:.3e}, max abs {max:.3e}");
+            assert!(rel <= 1e-5, "{sampler:?} slot {i}: relative L2 {rel}");
+        }
+    }
+}
+
+/// Runs `ticks` ticks of a stream and returns every produce's latents.
+fn run_stream(backend: &mut dyn Backend, sampler: SamplerKind, ticks: u64) -> Vec<Vec<f32>> {
+    let cfg = *backend.config();
+    let config = StreamConfig {
+        sampler,
+        seed: 3,
+        ..StreamConfig::default()
+    };
+    let mut stream = Stream::new(config, backend).unwrap();
+    let cond = backend.encode(&conditioning(cfg.width)).unwrap();
+    let mut knobs = KnobState::new(8);
+    let mut out = Vec::new();
+    for tick in 0..ticks {
+        if tick == 9 {
+            knobs.set("brightness", 0.9).unwrap();
+        }
+        let inputs = TickInputs {
+            knobs: &knobs,
+            conditioning: cond,
+            epochs: Epochs::default(),
+            admit: Some(LatentFrames(tick)),
+        };
+        stream.tick(backend, &inputs).unwrap();
+        if let Some(p) = stream.take_produce() {
+            let mut x = vec![0.0; cfg.window_len()];
+            backend.read_latents(p.latents, &mut x).unwrap();
+            out.push(x);
+            stream.release(p.latents).unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn a_stream_of_ticks_matches_the_cpu() {
+    if !gpu_or_skip() {
+        return;
+    }
+    let w = weights();
+    for sampler in [SamplerKind::Ode, SamplerKind::SDE] {
+        let cpu = run_stream(&mut CpuBackend::new(&w).unwrap(), sampler, 20);
+        let gpu = run_stream(&mut CudaBackend::new(&w, 0).unwrap(), sampler, 20);
+        assert_eq!(cpu.len(), gpu.len());
+        let worst = gpu
+            .iter()
+            .zip(&cpu)
+            .map(|(g, c)| errors(g, c).0)
+            .fold(0.0, f64::max);
+        println!(
+            "{sampler:?}: {} produces, worst relative L2 {worst:.3e}",
+            gpu.len()
+        );
+        assert!(worst <= 1e-4, "{sampler:?}: {worst}");
+    }
+}
+
+#[test]
+fn a_steady_step_makes_one_copy_no_sync_and_no_allocation() {
+    if !gpu_or_skip() {
+        return;
+    }
+    let w = weights();
+    let mut b = CudaBackend::new(&w, 0).unwrap();
+    let mut stream = Stream::new(StreamConfig::default(), &mut b).unwrap();
+    let cond = b
+        .encode(&ConditioningInput::null(w.config().width))
+        .unwrap();
+    let knobs = KnobState::new(8);
+    let tick = |b: &mut CudaBackend, stream: &mut Stream, t: u64| {
+        let inputs = TickInputs {
+            knobs: &knobs,
+            conditioning: cond,
+            epochs: Epochs::default(),
+            admit: Some(LatentFrames(t)),
+        };
+        stream.tick(b, &inputs).unwrap();
+        if let Some(p) = stream.take_produce() {
+            stream.release(p.latents).unwrap();
+        }
+    };
+    for t in 0..12 {
+        tick(&mut b, &mut stream, t);
+    }
+    let before = b.counters();
+    for t in 12..28 {
+        tick(&mut b, &mut stream, t);
+    }
+    let after = b.counters();
+    let forwards = after.forwards - before.forwards;
+    println!("16 steady ticks: {before:?} -> {after:?}");
+    assert_eq!(forwards, 16);
+    assert_eq!(
+        after.h2d_copies - before.h2d_copies,
+        forwards,
+        "one copy per forward"
+    );
+    assert_eq!(
+        after.host_syncs, before.host_syncs,
+        "no host sync in a step"
+    );
+    assert_eq!(after.device_allocs, before.device_allocs, "no allocation");
+}
