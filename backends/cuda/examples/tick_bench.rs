@@ -2,7 +2,9 @@
 //! (1, 2, 4, 8 slots) and decodes, for a weights file, with host timing
 //! around many enqueued steps and one sync (the device's throughput per
 //! step). Prints one JSON object. Usage:
-//! `tick_bench WEIGHTS [ITERS]`.
+//! `tick_bench WEIGHTS [ITERS]`, where WEIGHTS is a safetensors file or
+//! `init:SIZE:SAVE` to generate uncalibrated weights of SIZE (seed 7) and
+//! save them to SAVE first (for a peer to load the same file).
 
 use earshot_cuda::CudaBackend;
 use earshot_engine::backend::{DecodeRequest, SlotStep, StepBatch};
@@ -18,7 +20,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = args.get(1).ok_or("usage: tick_bench WEIGHTS [ITERS]")?;
     let iters: usize = args.get(2).map_or(Ok(50), |s| s.parse())?;
-    let weights = ModelWeights::load(std::path::Path::new(path))?;
+    let weights = match path.strip_prefix("init:") {
+        Some(spec) => {
+            let (size, save) = spec.split_once(':').ok_or("init:SIZE:SAVE")?;
+            let size: earshot_engine::model::ModelSize = size.parse()?;
+            let w = earshot_engine::model::init_weights(size, 7);
+            w.save(std::path::Path::new(save))?;
+            w
+        }
+        None => ModelWeights::load(std::path::Path::new(path))?,
+    };
     let mut b = CudaBackend::new(&weights, 0)?;
     let cfg = *b.config();
     b.reserve(8)?;
@@ -27,7 +38,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|_| b.alloc_latents())
         .collect::<Result<_, _>>()?;
     let mut steps_ms = Vec::new();
-    for slots in [1usize, 2, 4, 8] {
+    for (graphs, slots) in [false, true]
+        .into_iter()
+        .flat_map(|g| (1..=8usize).map(move |s| (g, s)))
+    {
+        b.set_graphs(graphs);
         let mut batch = StepBatch::with_capacity(slots, KNOB_COUNT);
         batch.sampler = SamplerKind::Ode;
         for (i, &l) in latents.iter().take(slots).enumerate() {
@@ -56,7 +71,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         b.synchronize()?;
         let ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
-        steps_ms.push(format!("\"{slots}\": {ms:.4}"));
+        let mode = if graphs { "graph" } else { "plain" };
+        steps_ms.push(format!("\"{mode}_{slots}\": {ms:.4}"));
     }
     let margin = cfg.decoder_margin().start_sample(HOP);
     let frames = 4096u64;
@@ -75,10 +91,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let decode_ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
     println!(
-        "{{\"device\": \"{}\", \"model\": \"{}\", \"mode\": \"fp32\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_ms:.4}, \"counters\": \"{:?}\"}}",
+        "{{\"device\": \"{}\", \"model\": \"{}\", \"mode\": \"fp32\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
         b.device_name(),
         cfg.size,
         steps_ms.join(", "),
+        b.graph_fallback(),
         b.counters()
     );
     Ok(())

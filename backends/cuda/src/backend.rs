@@ -76,6 +76,17 @@ impl CudaBackend {
         self.dev.name()
     }
 
+    /// Captures and replays steps as CUDA graphs (the default) or launches
+    /// them kernel by kernel.
+    pub fn set_graphs(&mut self, on: bool) {
+        self.generator.set_graphs(on);
+    }
+
+    /// Why graphs were given up for plain launches, if they were.
+    pub fn graph_fallback(&self) -> Option<&str> {
+        self.generator.graph_fallback()
+    }
+
     /// Waits for everything enqueued (for benchmarks and tests; counted as
     /// a host sync).
     pub fn synchronize(&mut self) -> Result<(), CudaError> {

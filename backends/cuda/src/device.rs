@@ -23,7 +23,13 @@ pub struct Device {
     /// Syncs, copies, allocations, forwards, decodes, graph replays.
     pub counters: BackendCounters,
     arch: &'static str,
+    /// cuBLAS's workspace, given explicitly so cuBLAS never allocates
+    /// while a graph is being captured.
+    _blas_workspace: CudaSlice<u8>,
 }
+
+/// Bytes of cuBLAS workspace (NVIDIA's advice for Hopper).
+const BLAS_WORKSPACE: usize = 32 << 20;
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,8 +62,26 @@ impl Device {
         // tracking would also break graph capture (GPU.md).
         // SAFETY: set before any allocation or stream use on this context.
         unsafe { ctx.disable_event_tracking() };
-        let stream = ctx.default_stream();
+        // A stream of its own: the legacy default stream cannot be captured.
+        let stream = ctx.new_stream()?;
         let blas = CudaBlas::new(stream.clone())?;
+        let workspace = stream.alloc_zeros::<u8>(BLAS_WORKSPACE)?;
+        {
+            let (ptr, _sync) = workspace.device_ptr(&stream);
+            // SAFETY: the workspace outlives the handle (both live in the
+            // returned Device, the handle is dropped first), and the size
+            // is its length.
+            let status = unsafe {
+                cudarc::cublas::sys::cublasSetWorkspace_v2(
+                    *blas.handle(),
+                    ptr as *mut std::ffi::c_void,
+                    BLAS_WORKSPACE,
+                )
+            };
+            if status != cudarc::cublas::sys::cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+                return Err(CudaError::Blas(cudarc::cublas::result::CublasError(status)));
+            }
+        }
         let (major, minor) = ctx.compute_capability()?;
         let arch = match (major, minor) {
             (9, _) => "sm_90",
@@ -71,8 +95,12 @@ impl Device {
             ctx,
             stream,
             blas,
-            counters: BackendCounters::default(),
+            counters: BackendCounters {
+                device_allocs: 1,
+                ..BackendCounters::default()
+            },
             arch,
+            _blas_workspace: workspace,
         })
     }
 

@@ -6,14 +6,17 @@
 
 use crate::device::Device;
 use crate::error::CudaError;
+use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
-    CudaEvent, CudaFunction, CudaModule, CudaSlice, LaunchConfig, PinnedHostSlice, PushKernelArg,
+    CudaEvent, CudaFunction, CudaGraph, CudaModule, CudaSlice, DevicePtr, LaunchConfig,
+    PinnedHostSlice, PushKernelArg,
 };
 use earshot_engine::backend::StepBatch;
 use earshot_engine::model::config::{COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, TIME_FREQ_DIM};
 use earshot_engine::model::tensors::block;
 use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::sampler::SamplerKind;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// 32-bit words of one slot's inputs in the staging buffer (generator.cu).
@@ -152,6 +155,10 @@ pub struct GpuGenerator {
     tokens: CudaSlice<f32>,
     pooled_in: CudaSlice<f32>,
     cond_qkv: CudaSlice<f32>,
+    use_graphs: bool,
+    graphs: HashMap<(usize, i32, u32), OwnedGraph>,
+    graph_pointers: [u64; 3],
+    graph_fallback: Option<String>,
 }
 
 fn grid(n: usize, block: u32) -> u32 {
@@ -226,6 +233,10 @@ impl GpuGenerator {
             tokens: dev.zeros(COND_TOKENS * d)?,
             pooled_in: dev.zeros(d)?,
             cond_qkv: dev.zeros(COND_TOKENS * 3 * d)?,
+            use_graphs: true,
+            graphs: HashMap::new(),
+            graph_pointers: [0; 3],
+            graph_fallback: None,
         })
     }
 
@@ -394,6 +405,79 @@ impl GpuGenerator {
         }
         self.reserve(dev, s)?;
         self.stage(dev, batch, buffer_index, cond_index)?;
+        let sampler = match batch.sampler {
+            SamplerKind::Ode => (0i32, 0.0f32),
+            SamplerKind::Sde { churn } => (1, churn),
+        };
+        if !self.use_graphs {
+            self.forward(dev, s, sampler, pool, store)?;
+            dev.counters.forwards += 1;
+            return Ok(());
+        }
+        // A graph bakes in every pointer: a moved pool or store (grown)
+        // makes the captured ones stale.
+        let pointers = [
+            device_address(dev, pool),
+            device_address(dev, &store.kv),
+            device_address(dev, &store.pooled),
+        ];
+        if pointers != self.graph_pointers {
+            self.graphs.clear();
+            self.graph_pointers = pointers;
+        }
+        let key = (s, sampler.0, sampler.1.to_bits());
+        if !self.graphs.contains_key(&key) {
+            match self.capture(dev, s, sampler, pool, store) {
+                Ok(graph) => {
+                    self.graphs.insert(key, OwnedGraph(graph));
+                }
+                Err(e) => {
+                    // Plain launches from now on, and why.
+                    self.use_graphs = false;
+                    self.graph_fallback = Some(e.to_string());
+                    self.forward(dev, s, sampler, pool, store)?;
+                    dev.counters.forwards += 1;
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(graph) = self.graphs.get(&key) {
+            graph.0.launch()?;
+            dev.counters.graph_replays += 1;
+        }
+        dev.counters.forwards += 1;
+        Ok(())
+    }
+
+    /// Captures the forward over `s` slots as a CUDA graph (enqueues
+    /// nothing that runs).
+    fn capture(
+        &mut self,
+        dev: &mut Device,
+        s: usize,
+        sampler: (i32, f32),
+        pool: &mut CudaSlice<f32>,
+        store: &CondStore,
+    ) -> Result<CudaGraph, CudaError> {
+        dev.stream
+            .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)?;
+        let enqueued = self.forward(dev, s, sampler, pool, store);
+        let graph = dev
+            .stream
+            .end_capture(CUgraphInstantiate_flags::CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH);
+        enqueued?;
+        graph?.ok_or_else(|| CudaError::Weights("graph capture produced no graph".into()))
+    }
+
+    /// Enqueues the forward and sampler update of `s` staged slots.
+    fn forward(
+        &mut self,
+        dev: &mut Device,
+        s: usize,
+        sampler: (i32, f32),
+        pool: &mut CudaSlice<f32>,
+        store: &CondStore,
+    ) -> Result<(), CudaError> {
         let cfg = self.cfg;
         let (d, t) = (cfg.width, cfg.window.0 as usize);
         let rows = s * t;
@@ -611,10 +695,7 @@ impl GpuGenerator {
             LATENT_CHANNELS,
             0.0,
         )?;
-        let (sde, churn) = match batch.sampler {
-            SamplerKind::Ode => (0i32, 0.0f32),
-            SamplerKind::Sde { churn } => (1, churn),
-        };
+        let (sde, churn) = sampler;
         let ci = LATENT_CHANNELS as i32;
         // SAFETY: see above.
         unsafe {
@@ -629,7 +710,33 @@ impl GpuGenerator {
                 .arg(&churn)
                 .launch(per_slot)?;
         }
-        dev.counters.forwards += 1;
         Ok(())
     }
+
+    /// Why graphs were given up for plain launches, if they were.
+    pub fn graph_fallback(&self) -> Option<&str> {
+        self.graph_fallback.as_deref()
+    }
+
+    /// Captures and replays the step as CUDA graphs (on by default) or
+    /// launches it kernel by kernel.
+    pub fn set_graphs(&mut self, on: bool) {
+        self.use_graphs = on;
+        self.graphs.clear();
+    }
+}
+
+/// A captured graph owned by one backend.
+struct OwnedGraph(CudaGraph);
+
+// SAFETY: a graph is only launched by the backend that owns it, from
+// whichever single thread holds the backend at the time; cudarc binds the
+// context to the calling thread before every launch. The raw handles are
+// never shared.
+unsafe impl Send for OwnedGraph {}
+
+/// The device address of `buf`, to tell when a captured graph is stale.
+fn device_address(dev: &Device, buf: &CudaSlice<f32>) -> u64 {
+    let (ptr, _sync) = buf.device_ptr(&dev.stream);
+    ptr
 }

@@ -1,20 +1,23 @@
 //! CUDA generator vs the CPU reference: one batched step (ODE and SDE,
 //! slots at different steps, one starting from its initial noise, a
-//! non-null conditioning), a whole stream of ticks, and the steady-state
-//! counters (one host-to-device copy, no host sync and no allocation per
-//! step). Skipped, with the reason printed, on a machine without a GPU.
+//! non-null conditioning), a whole stream of ticks, graphs vs plain
+//! launches, and the steady-state counters of a tick (one host-to-device
+//! copy, one read-back of the rendered slice and its wait, no allocation,
+//! the step a graph replay). Skipped, with the reason printed, on a machine
+//! without a GPU.
 
 use earshot_cpu::CpuBackend;
 use earshot_cuda::{CudaBackend, driver_present};
+use earshot_engine::backend::DecodeRequest;
 use earshot_engine::backend::{SlotStep, StepBatch};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::knobs::KnobState;
-use earshot_engine::model::config::{COND_TOKENS, KNOB_COUNT};
+use earshot_engine::model::config::{CHANNELS, COND_TOKENS, HOP, KNOB_COUNT};
 use earshot_engine::model::{ModelSize, ModelWeights, init_weights};
 use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
 use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
-use earshot_engine::{Backend, Epochs, LatentFrames};
+use earshot_engine::{Backend, Epochs, LatentFrames, SampleFrames};
 
 fn gpu_or_skip() -> bool {
     if driver_present() {
@@ -169,8 +172,10 @@ fn a_stream_of_ticks_matches_the_cpu() {
     }
 }
 
+/// A steady-state tick as the runner makes it: one step, and a decode of
+/// the produce it completes (the tick's one device-to-host read).
 #[test]
-fn a_steady_step_makes_one_copy_no_sync_and_no_allocation() {
+fn a_steady_tick_makes_one_copy_one_read_and_no_allocation() {
     if !gpu_or_skip() {
         return;
     }
@@ -181,17 +186,26 @@ fn a_steady_step_makes_one_copy_no_sync_and_no_allocation() {
         .encode(&ConditioningInput::null(w.config().width))
         .unwrap();
     let knobs = KnobState::new(8);
-    let tick = |b: &mut CudaBackend, stream: &mut Stream, t: u64| {
+    let margin = w.config().decoder_margin().start_sample(HOP);
+    let mut out = vec![0.0f32; 1024 * CHANNELS];
+    let mut tick = |b: &mut CudaBackend, stream: &mut Stream, t: u64| {
         let inputs = TickInputs {
             knobs: &knobs,
             conditioning: cond,
             epochs: Epochs::default(),
-            admit: Some(LatentFrames(t)),
+            admit: Some(LatentFrames(0)),
         };
         stream.tick(b, &inputs).unwrap();
         if let Some(p) = stream.take_produce() {
+            let request = DecodeRequest {
+                latents: p.latents,
+                anchor: p.anchor,
+                range: margin..margin + SampleFrames(1024),
+            };
+            b.decode(&request, &mut out).unwrap();
             stream.release(p.latents).unwrap();
         }
+        let _ = t;
     };
     for t in 0..12 {
         tick(&mut b, &mut stream, t);
@@ -202,16 +216,39 @@ fn a_steady_step_makes_one_copy_no_sync_and_no_allocation() {
     }
     let after = b.counters();
     let forwards = after.forwards - before.forwards;
+    let decodes = after.decodes - before.decodes;
     println!("16 steady ticks: {before:?} -> {after:?}");
-    assert_eq!(forwards, 16);
+    assert_eq!((forwards, decodes), (16, 16));
     assert_eq!(
         after.h2d_copies - before.h2d_copies,
         forwards,
         "one copy per forward"
     );
     assert_eq!(
-        after.host_syncs, before.host_syncs,
-        "no host sync in a step"
+        after.host_syncs - before.host_syncs,
+        decodes,
+        "the only wait is the rendered slice's read-back"
     );
+    assert_eq!(after.d2h_copies - before.d2h_copies, decodes);
     assert_eq!(after.device_allocs, before.device_allocs, "no allocation");
+    assert_eq!(b.graph_fallback(), None, "graphs were captured");
+    assert_eq!(
+        after.graph_replays - before.graph_replays,
+        forwards,
+        "every steady step is a graph replay"
+    );
+}
+
+#[test]
+fn plain_launches_give_the_same_latents_as_graphs() {
+    if !gpu_or_skip() {
+        return;
+    }
+    let w = weights();
+    let graphs = run_stream(&mut CudaBackend::new(&w, 0).unwrap(), SamplerKind::SDE, 14);
+    let mut plain_backend = CudaBackend::new(&w, 0).unwrap();
+    plain_backend.set_graphs(false);
+    let plain = run_stream(&mut plain_backend, SamplerKind::SDE, 14);
+    assert_eq!(plain_backend.counters().graph_replays, 0);
+    assert_eq!(graphs, plain, "bit-identical: the same kernels, replayed");
 }
