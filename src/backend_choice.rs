@@ -9,8 +9,10 @@ pub enum BackendKind {
     /// The CPU reference backend: exact, always available.
     #[default]
     Cpu,
-    /// The CUDA backend on GPU 0 (needs an NVIDIA GPU and driver).
+    /// The CUDA backend on GPU 0, bf16 products (needs an NVIDIA GPU).
     Cuda,
+    /// The CUDA backend in fp32 throughout (tracks the CPU reference).
+    CudaFp32,
 }
 
 /// Why a backend could not be made.
@@ -31,6 +33,11 @@ pub fn make_backend(
 ) -> Result<Box<dyn Backend>, BackendChoiceError> {
     Ok(match kind {
         BackendKind::Cpu => Box::new(earshot_cpu::CpuBackend::new(weights)?),
-        BackendKind::Cuda => Box::new(earshot_cuda::CudaBackend::new(weights, 0)?),
+        BackendKind::Cuda => Box::new(earshot_cuda::CudaBackend::with_precision(
+            weights,
+            0,
+            earshot_cuda::Precision::Bf16,
+        )?),
+        BackendKind::CudaFp32 => Box::new(earshot_cuda::CudaBackend::new(weights, 0)?),
     })
 }

@@ -2,7 +2,7 @@
 //! (1, 2, 4, 8 slots) and decodes, for a weights file, with host timing
 //! around many enqueued steps and one sync (the device's throughput per
 //! step). Prints one JSON object. Usage:
-//! `tick_bench WEIGHTS [ITERS]`, where WEIGHTS is a safetensors file or
+//! `tick_bench WEIGHTS [ITERS] [fp32|bf16]`, where WEIGHTS is a safetensors file or
 //! `init:SIZE:SAVE` to generate uncalibrated weights of SIZE (seed 7) and
 //! save them to SAVE first (for a peer to load the same file).
 
@@ -30,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => ModelWeights::load(std::path::Path::new(path))?,
     };
-    let mut b = CudaBackend::new(&weights, 0)?;
+    let precision = match args.get(3).map(String::as_str) {
+        Some("bf16") => earshot_cuda::Precision::Bf16,
+        _ => earshot_cuda::Precision::Fp32,
+    };
+    let mut b = CudaBackend::with_precision(&weights, 0, precision)?;
     let cfg = *b.config();
     b.reserve(8)?;
     let cond = b.encode(&ConditioningInput::null(cfg.width))?;
@@ -91,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let decode_ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
     println!(
-        "{{\"device\": \"{}\", \"model\": \"{}\", \"mode\": \"fp32\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
+        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
         b.device_name(),
         cfg.size,
         steps_ms.join(", "),

@@ -5,7 +5,7 @@
 //! through pinned memory (the one sync of a tick).
 
 use crate::decoder::GpuDecoder;
-use crate::device::Device;
+use crate::device::{Device, Precision};
 use crate::error::CudaError;
 use crate::generator::{CondStore, GpuGenerator};
 use cudarc::driver::{CudaSlice, PinnedHostSlice};
@@ -44,7 +44,17 @@ impl CudaBackend {
     /// Opens GPU `ordinal`, compiles the kernels and uploads `weights`
     /// (fp32). Without a GPU: [`CudaError::NoDriver`].
     pub fn new(weights: &ModelWeights, ordinal: usize) -> Result<Self, CudaError> {
+        Self::with_precision(weights, ordinal, Precision::Fp32)
+    }
+
+    /// [`CudaBackend::new`] with the generator's products in `precision`.
+    pub fn with_precision(
+        weights: &ModelWeights,
+        ordinal: usize,
+        precision: Precision,
+    ) -> Result<Self, CudaError> {
         let mut dev = Device::new(ordinal)?;
+        dev.precision = precision;
         let cfg = *weights.config();
         let generator = GpuGenerator::new(&mut dev, weights)?;
         let decoder = GpuDecoder::new(&mut dev, weights)?;

@@ -22,10 +22,23 @@ pub struct Device {
     pub blas: CudaBlas,
     /// Syncs, copies, allocations, forwards, decodes, graph replays.
     pub counters: BackendCounters,
+    /// The precision of the generator's matrix products.
+    pub precision: Precision,
     arch: &'static str,
     /// cuBLAS's workspace, given explicitly so cuBLAS never allocates
     /// while a graph is being captured.
     _blas_workspace: CudaSlice<u8>,
+}
+
+/// The precision of the generator's matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// fp32 throughout: tracks the CPU reference within rounding.
+    #[default]
+    Fp32,
+    /// bf16 weights and product inputs on tensor cores, fp32 accumulation
+    /// and fp32 everywhere else (norms, attention, residual, sampler).
+    Bf16,
 }
 
 /// Bytes of cuBLAS workspace (NVIDIA's advice for Hopper).
@@ -100,6 +113,7 @@ impl Device {
                 ..BackendCounters::default()
             },
             arch,
+            precision: Precision::Fp32,
             _blas_workspace: workspace,
         })
     }
@@ -191,9 +205,90 @@ impl Device {
     }
 }
 
+/// The bf16 bits of `x`, rounded to nearest even (NaN stays NaN).
+pub fn to_bf16(x: f32) -> u16 {
+    let u = x.to_bits();
+    if u & 0x7fff_ffff > 0x7f80_0000 {
+        return ((u >> 16) | 0x40) as u16;
+    }
+    ((u + 0x7fff + ((u >> 16) & 1)) >> 16) as u16
+}
+
+impl Device {
+    /// A bf16 device copy of `host` (counted: an allocation and a copy).
+    pub fn upload_bf16(&mut self, host: &[f32]) -> Result<CudaSlice<u16>, CudaError> {
+        let bits: Vec<u16> = host.iter().map(|&x| to_bf16(x)).collect();
+        self.counters.device_allocs += 1;
+        self.counters.h2d_copies += 1;
+        Ok(self.stream.clone_htod(&bits)?)
+    }
+
+    /// `y[rows, out] = x[rows, inp] · w[out, inp]ᵀ` (+ `beta · y`) with `x`
+    /// and `w` in bf16 and `y` in f32: tensor cores, fp32 accumulation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn linear_bf16<X, W, Y>(
+        &self,
+        x: &X,
+        w: &W,
+        y: &mut Y,
+        rows: usize,
+        inp: usize,
+        out: usize,
+        beta: f32,
+    ) -> Result<(), CudaError>
+    where
+        X: DevicePtr<u16>,
+        W: DevicePtr<u16>,
+        Y: DevicePtrMut<f32>,
+    {
+        use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cudaDataType};
+        let alpha = 1.0f32;
+        let (xp, _xs) = x.device_ptr(&self.stream);
+        let (wp, _ws) = w.device_ptr(&self.stream);
+        let (yp, _ys) = y.device_ptr_mut(&self.stream);
+        // SAFETY: the shapes describe buffers the caller sized (w out·inp,
+        // x rows·inp, y rows·out); alpha and beta outlive the call.
+        unsafe {
+            cudarc::cublas::result::gemm_ex(
+                *self.blas.handle(),
+                cublasOperation_t::CUBLAS_OP_T,
+                cublasOperation_t::CUBLAS_OP_N,
+                out as i32,
+                rows as i32,
+                inp as i32,
+                (&alpha) as *const f32 as *const std::ffi::c_void,
+                wp as *const std::ffi::c_void,
+                cudaDataType::CUDA_R_16BF,
+                inp as i32,
+                xp as *const std::ffi::c_void,
+                cudaDataType::CUDA_R_16BF,
+                inp as i32,
+                (&beta) as *const f32 as *const std::ffi::c_void,
+                yp as *mut std::ffi::c_void,
+                cudaDataType::CUDA_R_32F,
+                out as i32,
+                cublasComputeType_t::CUBLAS_COMPUTE_32F,
+                cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bf16_rounds_to_nearest_even() {
+        assert_eq!(to_bf16(1.0), 0x3f80);
+        assert_eq!(to_bf16(-2.5), 0xc020);
+        // 1 + 2^-8 is halfway between two bf16 values: to the even one.
+        assert_eq!(to_bf16(f32::from_bits(0x3f80_8000)), 0x3f80);
+        assert_eq!(to_bf16(f32::from_bits(0x3f81_8000)), 0x3f82);
+        assert!(to_bf16(f32::NAN) & 0x7fff > 0x7f80);
+        assert_eq!(to_bf16(f32::INFINITY), 0x7f80);
+    }
 
     #[test]
     fn without_a_driver_opening_says_so() {

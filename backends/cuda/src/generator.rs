@@ -4,7 +4,7 @@
 //! noise keys, knob rows) travel in one pinned staging buffer with one
 //! async copy per forward; everything else stays on the device.
 
-use crate::device::Device;
+use crate::device::{Device, Precision};
 use crate::error::CudaError;
 use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
@@ -31,6 +31,8 @@ const SOURCE: &str = include_str!("kernels/generator.cu");
 pub(crate) struct DeviceLinear {
     pub(crate) w: CudaSlice<f32>,
     pub(crate) b: CudaSlice<f32>,
+    /// The weight in bf16, when the forward runs its products in bf16.
+    pub(crate) wh: Option<CudaSlice<u16>>,
 }
 
 impl DeviceLinear {
@@ -52,6 +54,10 @@ impl DeviceLinear {
             )));
         }
         Ok(Self {
+            wh: match dev.precision {
+                Precision::Bf16 => Some(dev.upload_bf16(w)?),
+                Precision::Fp32 => None,
+            },
             w: dev.upload(w)?,
             b: dev.upload(b)?,
         })
@@ -78,6 +84,7 @@ struct Kernels {
     cond_kv: CudaFunction,
     attention: CudaFunction,
     sampler_update: CudaFunction,
+    to_bf16: CudaFunction,
 }
 
 impl Kernels {
@@ -94,6 +101,7 @@ impl Kernels {
             cond_kv: m.load_function("cond_kv")?,
             attention: m.load_function("attention")?,
             sampler_update: m.load_function("sampler_update")?,
+            to_bf16: m.load_function("to_bf16")?,
         })
     }
 }
@@ -116,6 +124,8 @@ struct Scratch {
     tfeat: CudaSlice<f32>,
     knobs: CudaSlice<f32>,
     mods: CudaSlice<f32>,
+    /// bf16 copy of a product's input (the largest: the MLP hidden rows).
+    xh: CudaSlice<u16>,
 }
 
 /// Pinned staging buffers in rotation, each with the event recorded after
@@ -177,7 +187,10 @@ impl GpuGenerator {
     /// Compiles the kernels and uploads the generator's weights.
     pub fn new(dev: &mut Device, weights: &ModelWeights) -> Result<Self, CudaError> {
         let cfg = *weights.config();
-        let module = dev.compile("generator", SOURCE)?;
+        // The head dimension is a compile-time constant of the attention
+        // kernel, so its per-thread query and output rows stay in registers.
+        let source = format!("#define HEAD_DIM {}\n{SOURCE}", cfg.head_dim());
+        let module = dev.compile("generator", &source)?;
         let k = Kernels::load(&module)?;
         let blocks = (0..cfg.depth)
             .map(|i| {
@@ -270,6 +283,10 @@ impl GpuGenerator {
             tfeat: dev.zeros(slots * TIME_FREQ_DIM)?,
             knobs: dev.zeros(slots * KNOB_COUNT)?,
             mods: dev.zeros(slots * 6 * d)?,
+            xh: match dev.precision {
+                Precision::Bf16 => dev.zeros(rows * 4 * d)?,
+                Precision::Fp32 => dev.zeros(1)?,
+            },
         });
         for host in &mut self.staging.host {
             // SAFETY: as in `new`.
@@ -536,12 +553,28 @@ impl GpuGenerator {
                         .launch(cfg1(r * c))
                 }
             };
-        dev.linear(&sc.tfeat, &self.t0.w, &mut sc.tmp, s, TIME_FREQ_DIM, d, 0.0)?;
+        lin(
+            dev,
+            &k.to_bf16,
+            &mut sc.xh,
+            &sc.tfeat,
+            &self.t0,
+            &mut sc.tmp,
+            s,
+            TIME_FREQ_DIM,
+            d,
+            0.0,
+        )?;
         bias_act(&mut sc.tmp, &self.t0.b, s, d, 1)?;
-        dev.linear(&sc.tmp, &self.t2.w, &mut sc.c, s, d, d, 0.0)?;
-        dev.linear(
+        lin(
+            dev, &k.to_bf16, &mut sc.xh, &sc.tmp, &self.t2, &mut sc.c, s, d, d, 0.0,
+        )?;
+        lin(
+            dev,
+            &k.to_bf16,
+            &mut sc.xh,
             &sc.knobs,
-            &self.knob0.w,
+            &self.knob0,
             &mut sc.tmp2,
             s,
             KNOB_COUNT,
@@ -549,7 +582,18 @@ impl GpuGenerator {
             0.0,
         )?;
         bias_act(&mut sc.tmp2, &self.knob0.b, s, d, 1)?;
-        dev.linear(&sc.tmp2, &self.knob2.w, &mut sc.c, s, d, d, 1.0)?;
+        lin(
+            dev,
+            &k.to_bf16,
+            &mut sc.xh,
+            &sc.tmp2,
+            &self.knob2,
+            &mut sc.c,
+            s,
+            d,
+            d,
+            1.0,
+        )?;
         // SAFETY: see above.
         unsafe {
             st.launch_builder(&k.combine_c)
@@ -562,9 +606,12 @@ impl GpuGenerator {
                 .arg(&di)
                 .launch(cfg1(s * d))?;
         }
-        dev.linear(
+        lin(
+            dev,
+            &k.to_bf16,
+            &mut sc.xh,
             &sc.x,
-            &self.x_embed.w,
+            &self.x_embed,
             &mut sc.h,
             rows,
             LATENT_CHANNELS,
@@ -587,16 +634,25 @@ impl GpuGenerator {
             block_dim: (128, 1, 1),
             shared_mem_bytes: 0,
         };
-        let keys = COND_TOKENS + t;
-        let warps = 4u32;
         let attn_cfg = LaunchConfig {
-            grid_dim: (grid(rows * cfg.heads, warps), 1, 1),
-            block_dim: (32 * warps, 1, 1),
-            shared_mem_bytes: (warps as usize * keys * 4) as u32,
+            grid_dim: ((s * cfg.heads) as u32, 1, 1),
+            block_dim: (t.div_ceil(32) as u32 * 32, 1, 1),
+            shared_mem_bytes: 0,
         };
         let (hi, depth) = (cfg.heads as i32, cfg.depth as i32);
         for (bi, blk) in self.blocks.iter().enumerate() {
-            dev.linear(&sc.c, &blk.adaln.w, &mut sc.mods, s, d, 6 * d, 0.0)?;
+            lin(
+                dev,
+                &k.to_bf16,
+                &mut sc.xh,
+                &sc.c,
+                &blk.adaln,
+                &mut sc.mods,
+                s,
+                d,
+                6 * d,
+                0.0,
+            )?;
             bias_act(&mut sc.mods, &blk.adaln.b, s, 6 * d, 0)?;
             let (six, zero, three) = (6i32, 0i32, 3i32);
             // SAFETY: see above.
@@ -611,7 +667,18 @@ impl GpuGenerator {
                     .arg(&zero)
                     .launch(row_block)?;
             }
-            dev.linear(&sc.a, &blk.qkv.w, &mut sc.qkv, rows, d, 3 * d, 0.0)?;
+            lin(
+                dev,
+                &k.to_bf16,
+                &mut sc.xh,
+                &sc.a,
+                &blk.qkv,
+                &mut sc.qkv,
+                rows,
+                d,
+                3 * d,
+                0.0,
+            )?;
             bias_act(&mut sc.qkv, &blk.qkv.b, rows, 3 * d, 0)?;
             let bidx = bi as i32;
             // SAFETY: see above; the conditioning store holds `depth`
@@ -622,7 +689,6 @@ impl GpuGenerator {
                     .arg(&store.kv)
                     .arg(&sc.params)
                     .arg(&mut sc.attn)
-                    .arg(&ri)
                     .arg(&di)
                     .arg(&hi)
                     .arg(&ti)
@@ -630,7 +696,18 @@ impl GpuGenerator {
                     .arg(&bidx)
                     .launch(attn_cfg)?;
             }
-            dev.linear(&sc.attn, &blk.out.w, &mut sc.proj, rows, d, d, 0.0)?;
+            lin(
+                dev,
+                &k.to_bf16,
+                &mut sc.xh,
+                &sc.attn,
+                &blk.out,
+                &mut sc.proj,
+                rows,
+                d,
+                d,
+                0.0,
+            )?;
             let (two, five) = (2i32, 5i32);
             // SAFETY: see above.
             unsafe {
@@ -654,9 +731,31 @@ impl GpuGenerator {
                     .arg(&three)
                     .launch(row_block)?;
             }
-            dev.linear(&sc.a, &blk.fc1.w, &mut sc.hidden, rows, d, 4 * d, 0.0)?;
+            lin(
+                dev,
+                &k.to_bf16,
+                &mut sc.xh,
+                &sc.a,
+                &blk.fc1,
+                &mut sc.hidden,
+                rows,
+                d,
+                4 * d,
+                0.0,
+            )?;
             bias_act(&mut sc.hidden, &blk.fc1.b, rows, 4 * d, 2)?;
-            dev.linear(&sc.hidden, &blk.fc2.w, &mut sc.proj, rows, 4 * d, d, 0.0)?;
+            lin(
+                dev,
+                &k.to_bf16,
+                &mut sc.xh,
+                &sc.hidden,
+                &blk.fc2,
+                &mut sc.proj,
+                rows,
+                4 * d,
+                d,
+                0.0,
+            )?;
             // SAFETY: see above.
             unsafe {
                 st.launch_builder(&k.gated_residual)
@@ -671,7 +770,18 @@ impl GpuGenerator {
                     .launch(cfg1(rows * d))?;
             }
         }
-        dev.linear(&sc.c, &self.final_adaln.w, &mut sc.mods, s, d, 2 * d, 0.0)?;
+        lin(
+            dev,
+            &k.to_bf16,
+            &mut sc.xh,
+            &sc.c,
+            &self.final_adaln,
+            &mut sc.mods,
+            s,
+            d,
+            2 * d,
+            0.0,
+        )?;
         bias_act(&mut sc.mods, &self.final_adaln.b, s, 2 * d, 0)?;
         let (two, zero) = (2i32, 0i32);
         // SAFETY: see above.
@@ -686,9 +796,12 @@ impl GpuGenerator {
                 .arg(&zero)
                 .launch(row_block)?;
         }
-        dev.linear(
+        lin(
+            dev,
+            &k.to_bf16,
+            &mut sc.xh,
             &sc.a,
-            &self.final_linear.w,
+            &self.final_linear,
             &mut sc.x0,
             rows,
             d,
@@ -724,6 +837,38 @@ impl GpuGenerator {
         self.use_graphs = on;
         self.graphs.clear();
     }
+}
+
+/// `y = x · lᵀ` on the layer's precision: in bf16, `x` is first cast into
+/// `xh` and the product runs on tensor cores with fp32 accumulation.
+#[allow(clippy::too_many_arguments)]
+fn lin(
+    dev: &Device,
+    to_bf16: &CudaFunction,
+    xh: &mut CudaSlice<u16>,
+    x: &CudaSlice<f32>,
+    l: &DeviceLinear,
+    y: &mut CudaSlice<f32>,
+    rows: usize,
+    inp: usize,
+    out: usize,
+    beta: f32,
+) -> Result<(), CudaError> {
+    let Some(wh) = &l.wh else {
+        return dev.linear(x, &l.w, y, rows, inp, out, beta);
+    };
+    let n = (rows * inp) as i32;
+    // SAFETY: x holds rows·inp values and xh at least as many (sized for
+    // the largest layer input at reserve).
+    unsafe {
+        dev.stream
+            .launch_builder(to_bf16)
+            .arg(x)
+            .arg(&mut *xh)
+            .arg(&n)
+            .launch(cfg1(rows * inp))?;
+    }
+    dev.linear_bf16(&*xh, wh, y, rows, inp, out, beta)
 }
 
 /// A captured graph owned by one backend.

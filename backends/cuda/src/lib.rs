@@ -12,7 +12,7 @@ pub mod error;
 pub mod generator;
 
 pub use backend::CudaBackend;
-pub use device::{Device, driver_present};
+pub use device::{Device, Precision, driver_present};
 pub use error::CudaError;
 
 /// Every kernel source of the backend, by name (for compile checks).

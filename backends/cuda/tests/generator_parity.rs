@@ -7,7 +7,7 @@
 //! without a GPU.
 
 use earshot_cpu::CpuBackend;
-use earshot_cuda::{CudaBackend, driver_present};
+use earshot_cuda::{CudaBackend, Precision, driver_present};
 use earshot_engine::backend::DecodeRequest;
 use earshot_engine::backend::{SlotStep, StepBatch};
 use earshot_engine::conditioning::ConditioningInput;
@@ -113,6 +113,36 @@ fn one_batched_step_matches_the_cpu_in_fp32() {
             println!("{sampler:?} slot {i}: relative L2 {rel:.3e}, max abs {max:.3e}");
             assert!(rel <= 1e-5, "{sampler:?} slot {i}: relative L2 {rel}");
         }
+    }
+}
+
+/// bf16 products (fp32 accumulation): within a relative L2 bound of the
+/// fp32 CPU reference, after one step and over a stream.
+#[test]
+fn bf16_stays_within_its_bound_of_the_cpu() {
+    if !gpu_or_skip() {
+        return;
+    }
+    let w = weights();
+    for sampler in [SamplerKind::Ode, SamplerKind::SDE] {
+        let cpu = one_step(&mut CpuBackend::new(&w).unwrap(), sampler);
+        let mut cuda = CudaBackend::with_precision(&w, 0, Precision::Bf16).unwrap();
+        let gpu = one_step(&mut cuda, sampler);
+        for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+            let (rel, max) = errors(g, c);
+            println!("bf16 {sampler:?} slot {i}: relative L2 {rel:.3e}, max abs {max:.3e}");
+            assert!(rel <= 2e-2, "bf16 {sampler:?} slot {i}: relative L2 {rel}");
+        }
+        let cpu = run_stream(&mut CpuBackend::new(&w).unwrap(), sampler, 20);
+        let mut cuda = CudaBackend::with_precision(&w, 0, Precision::Bf16).unwrap();
+        let gpu = run_stream(&mut cuda, sampler, 20);
+        let worst = gpu
+            .iter()
+            .zip(&cpu)
+            .map(|(g, c)| errors(g, c).0)
+            .fold(0.0, f64::max);
+        println!("bf16 {sampler:?} stream: worst relative L2 {worst:.3e}");
+        assert!(worst <= 5e-2, "bf16 {sampler:?} stream: {worst}");
     }
 }
 

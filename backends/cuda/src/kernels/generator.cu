@@ -205,56 +205,75 @@ extern "C" __global__ void cond_kv(const float* qkv, const float* b, float* kv, 
     kv[i] = qkv[tok * 3 * d + d + j] + b[d + j];
 }
 
-// Attention: one warp per (query row, head). Keys: the slot's conditioning
-// tokens, then its own frames. scores in dynamic shared memory, one
-// (COND_TOKENS + frames) array per warp.
+// Attention, one block per (slot, head) and one thread per query frame:
+// keys and values pass through shared memory 32 at a time and each thread
+// keeps a running (online) softmax, so every key is read once per block.
+// Keys: the slot's conditioning tokens, then its own frames. HEAD_DIM is
+// defined by the host for the model being run.
+#ifndef HEAD_DIM
+#define HEAD_DIM 64
+#endif
+#define KEY_TILE 32
 extern "C" __global__ void attention(const float* qkv, const float* cond, const unsigned* p,
-                                     float* out, int rows, int d, int heads, int frames,
-                                     int depth, int block_index) {
-    extern __shared__ float scores_all[];
-    int warps = blockDim.x >> 5;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int task = blockIdx.x * warps + warp;
-    if (task >= rows * heads) return;
-    int r = task / heads, h = task % heads;
-    int slot = r / frames;
-    int dh = d / heads;
+                                     float* out, int d, int heads, int frames, int depth,
+                                     int block_index) {
+    __shared__ float ks[KEY_TILE][HEAD_DIM];
+    __shared__ float vs[KEY_TILE][HEAD_DIM];
+    int slot = blockIdx.x / heads, h = blockIdx.x % heads;
+    int i = threadIdx.x;
     int keys = COND_TOKENS + frames;
-    float* scores = scores_all + warp * keys;
-    float scale = 1.0f / sqrtf((float)dh);
-    const float* q = qkv + (size_t)r * 3 * d + h * dh;
+    float scale = 1.0f / sqrtf((float)HEAD_DIM);
     const float* kv = cond + ((size_t)p[slot * PARAM_WORDS + 1] * depth + block_index) *
                                  COND_TOKENS * 2 * d;
     const float* own = qkv + (size_t)slot * frames * 3 * d;
-    float mx = -3.402823466e38f;
-    for (int j = 0; j < keys; ++j) {
-        const float* k = j < COND_TOKENS ? kv + j * 2 * d + h * dh
-                                         : own + (size_t)(j - COND_TOKENS) * 3 * d + d + h * dh;
-        float s = 0.0f;
-        for (int e = lane; e < dh; e += 32) s += q[e] * k[e];
-        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        s = s * scale;
-        if (lane == 0) scores[j] = s;
-        mx = fmaxf(mx, s);
+    float q[HEAD_DIM], o[HEAD_DIM];
+    bool active = i < frames;
+#pragma unroll
+    for (int e = 0; e < HEAD_DIM; ++e) {
+        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + e] : 0.0f;
+        o[e] = 0.0f;
     }
-    __syncwarp();
-    float sum = 0.0f;
-    for (int j = lane; j < keys; j += 32) {
-        float e = expf(scores[j] - mx);
-        scores[j] = e;
-        sum += e;
-    }
-    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    __syncwarp();
-    for (int e = lane; e < dh; e += 32) {
-        float acc = 0.0f;
-        for (int j = 0; j < keys; ++j) {
-            const float* v = j < COND_TOKENS
-                                 ? kv + j * 2 * d + d + h * dh
-                                 : own + (size_t)(j - COND_TOKENS) * 3 * d + 2 * d + h * dh;
-            acc += (scores[j] / sum) * v[e];
+    float m = -3.402823466e38f, l = 0.0f;
+    for (int base = 0; base < keys; base += KEY_TILE) {
+        int n = min(KEY_TILE, keys - base);
+        for (int idx = threadIdx.x; idx < n * HEAD_DIM; idx += blockDim.x) {
+            int j = idx / HEAD_DIM, e = idx % HEAD_DIM;
+            int key = base + j;
+            const float* src = key < COND_TOKENS
+                                   ? kv + key * 2 * d + h * HEAD_DIM
+                                   : own + (size_t)(key - COND_TOKENS) * 3 * d + d + h * HEAD_DIM;
+            ks[j][e] = src[e];
+            vs[j][e] = src[d + e];
         }
-        out[(size_t)r * d + h * dh + e] = acc;
+        __syncthreads();
+        if (active) {
+            float s[KEY_TILE];
+            float mx = m;
+            for (int j = 0; j < n; ++j) {
+                float acc = 0.0f;
+#pragma unroll
+                for (int e = 0; e < HEAD_DIM; ++e) acc += q[e] * ks[j][e];
+                s[j] = acc * scale;
+                mx = fmaxf(mx, s[j]);
+            }
+            float corr = expf(m - mx);
+            l = l * corr;
+#pragma unroll
+            for (int e = 0; e < HEAD_DIM; ++e) o[e] = o[e] * corr;
+            for (int j = 0; j < n; ++j) {
+                float pj = expf(s[j] - mx);
+                l += pj;
+#pragma unroll
+                for (int e = 0; e < HEAD_DIM; ++e) o[e] += pj * vs[j][e];
+            }
+            m = mx;
+        }
+        __syncthreads();
+    }
+    if (active) {
+        float* dst = out + ((size_t)slot * frames + i) * d + h * HEAD_DIM;
+#pragma unroll
+        for (int e = 0; e < HEAD_DIM; ++e) dst[e] = o[e] / l;
     }
 }
 
@@ -279,4 +298,17 @@ extern "C" __global__ void sampler_update(float* pool, const unsigned* p, const 
         float eps = sqrtf(1.0f - churn * churn) * eps_hat + churn * z;
         x[e] = (1.0f - tn) * pred + tn * eps;
     }
+}
+
+// y = bf16(x), round to nearest even (NaN stays NaN).
+extern "C" __global__ void to_bf16(const float* x, unsigned short* y, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned u = __float_as_uint(x[i]);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        y[i] = (unsigned short)((u >> 16) | 0x40u);
+        return;
+    }
+    u += 0x7fffu + ((u >> 16) & 1u);
+    y[i] = (unsigned short)(u >> 16);
 }
