@@ -205,32 +205,42 @@ extern "C" __global__ void cond_kv(const float* qkv, const float* b, float* kv, 
     kv[i] = qkv[tok * 3 * d + d + j] + b[d + j];
 }
 
-// Attention, one block per (slot, head) and one thread per query frame:
-// keys and values pass through shared memory 32 at a time and each thread
-// keeps a running (online) softmax, so every key is read once per block.
-// Keys: the slot's conditioning tokens, then its own frames. HEAD_DIM is
-// defined by the host for the model being run.
+// Attention. A block serves QUERIES query frames of one (slot, head); each
+// query is served by LANES adjacent threads, each holding HEAD_DIM / LANES
+// of its dimensions (partial dot products meet through two shuffles). Keys
+// and values pass through shared memory KEY_TILE at a time and every query
+// keeps a running (online) softmax, so no score array is kept. Keys: the
+// slot's conditioning tokens, then its own frames. HEAD_DIM is defined by
+// the host for the model being run.
 #ifndef HEAD_DIM
 #define HEAD_DIM 64
 #endif
+#define LANES 4
+#define QUERIES 32
+#define PART (HEAD_DIM / LANES)
 #define KEY_TILE 32
 extern "C" __global__ void attention(const float* qkv, const float* cond, const unsigned* p,
                                      float* out, int d, int heads, int frames, int depth,
                                      int block_index) {
     __shared__ float ks[KEY_TILE][HEAD_DIM];
     __shared__ float vs[KEY_TILE][HEAD_DIM];
-    int slot = blockIdx.x / heads, h = blockIdx.x % heads;
-    int i = threadIdx.x;
+    int chunks = (frames + QUERIES - 1) / QUERIES;
+    int task = blockIdx.x;
+    int chunk = task % chunks;
+    int h = (task / chunks) % heads;
+    int slot = task / (chunks * heads);
+    int lane = threadIdx.x % LANES;
+    int i = chunk * QUERIES + threadIdx.x / LANES;
     int keys = COND_TOKENS + frames;
     float scale = 1.0f / sqrtf((float)HEAD_DIM);
     const float* kv = cond + ((size_t)p[slot * PARAM_WORDS + 1] * depth + block_index) *
                                  COND_TOKENS * 2 * d;
     const float* own = qkv + (size_t)slot * frames * 3 * d;
-    float q[HEAD_DIM], o[HEAD_DIM];
     bool active = i < frames;
+    float q[PART], o[PART];
 #pragma unroll
-    for (int e = 0; e < HEAD_DIM; ++e) {
-        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + e] : 0.0f;
+    for (int e = 0; e < PART; ++e) {
+        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + lane * PART + e] : 0.0f;
         o[e] = 0.0f;
     }
     float m = -3.402823466e38f, l = 0.0f;
@@ -246,34 +256,27 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
             vs[j][e] = src[d + e];
         }
         __syncthreads();
-        if (active) {
-            float s[KEY_TILE];
-            float mx = m;
-            for (int j = 0; j < n; ++j) {
-                float acc = 0.0f;
+        for (int j = 0; j < n; ++j) {
+            float acc = 0.0f;
 #pragma unroll
-                for (int e = 0; e < HEAD_DIM; ++e) acc += q[e] * ks[j][e];
-                s[j] = acc * scale;
-                mx = fmaxf(mx, s[j]);
-            }
+            for (int e = 0; e < PART; ++e) acc += q[e] * ks[j][lane * PART + e];
+            acc += __shfl_xor_sync(0xffffffffu, acc, 1);
+            acc += __shfl_xor_sync(0xffffffffu, acc, 2);
+            float sc = acc * scale;
+            float mx = fmaxf(m, sc);
             float corr = expf(m - mx);
-            l = l * corr;
+            float pj = expf(sc - mx);
+            l = l * corr + pj;
 #pragma unroll
-            for (int e = 0; e < HEAD_DIM; ++e) o[e] = o[e] * corr;
-            for (int j = 0; j < n; ++j) {
-                float pj = expf(s[j] - mx);
-                l += pj;
-#pragma unroll
-                for (int e = 0; e < HEAD_DIM; ++e) o[e] += pj * vs[j][e];
-            }
+            for (int e = 0; e < PART; ++e) o[e] = o[e] * corr + pj * vs[j][lane * PART + e];
             m = mx;
         }
         __syncthreads();
     }
     if (active) {
-        float* dst = out + ((size_t)slot * frames + i) * d + h * HEAD_DIM;
+        float* dst = out + ((size_t)slot * frames + i) * d + h * HEAD_DIM + lane * PART;
 #pragma unroll
-        for (int e = 0; e < HEAD_DIM; ++e) dst[e] = o[e] / l;
+        for (int e = 0; e < PART; ++e) dst[e] = o[e] / l;
     }
 }
 
