@@ -79,23 +79,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         steps_ms.push(format!("\"{mode}_{slots}\": {ms:.4}"));
     }
     let margin = cfg.decoder_margin().start_sample(HOP);
-    let frames = 4096u64;
-    let mut out = vec![0.0f32; frames as usize * CHANNELS];
-    let request = DecodeRequest {
-        latents: latents[0],
-        anchor: LatentFrames(0),
-        range: margin..margin + SampleFrames(frames),
+    let exact = (cfg.window.0 - 2 * cfg.decoder_margin().0) * HOP.0;
+    let mut decode_ms = |frames: u64| -> Result<f64, Box<dyn std::error::Error>> {
+        let mut out = vec![0.0f32; frames as usize * CHANNELS];
+        let request = DecodeRequest {
+            latents: latents[0],
+            anchor: LatentFrames(0),
+            range: margin..margin + SampleFrames(frames),
+        };
+        for _ in 0..3 {
+            b.decode(&request, &mut out)?;
+        }
+        let t = Instant::now();
+        for _ in 0..iters {
+            b.decode(&request, &mut out)?;
+        }
+        Ok(t.elapsed().as_secs_f64() * 1e3 / iters as f64)
     };
-    for _ in 0..3 {
-        b.decode(&request, &mut out)?;
-    }
+    let (short, long) = (1024u64, exact - exact % 1024);
+    let (d_short, d_long) = (decode_ms(short)?, decode_ms(long)?);
+    let decode_4096_ms = decode_ms(4096)?;
+    let per_1024 = (d_long - d_short) * 1024.0 / (long - short) as f64;
     let t = Instant::now();
     for _ in 0..iters {
-        b.decode(&request, &mut out)?;
+        let h = b.encode(&ConditioningInput::null(cfg.width))?;
+        b.synchronize()?;
+        b.release_conditioning(h)?;
     }
-    let decode_ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
+    let encode_ms = t.elapsed().as_secs_f64() * 1e3 / iters as f64;
+    // The graphed steps per batch size, as a golden cost profile.
+    let graph_us: Vec<String> = steps_ms
+        .iter()
+        .filter_map(|s| s.strip_prefix("\"graph_"))
+        .filter_map(|s| s.split_once("\": "))
+        .map(|(_, ms)| format!("{:.0}", ms.parse::<f64>().unwrap_or(0.0) * 1000.0))
+        .collect();
+    eprintln!(
+        "# golden profile lines (graphed steps, {precision:?}):\nstep_us = [{}]\ndecode_base_us = {:.0}\ndecode_per_1024_us = {:.0}\nconditioning_us = {:.0}",
+        graph_us.join(", "),
+        ((d_short - per_1024) * 1000.0).max(0.0),
+        per_1024 * 1000.0,
+        encode_ms * 1000.0
+    );
     println!(
-        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
+        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_4096_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
         b.device_name(),
         cfg.size,
         steps_ms.join(", "),

@@ -202,6 +202,9 @@ pub struct Runner {
     delivered: Epochs,
     /// Per knob, the newest change any delivered produce was shaped by.
     delivered_shaped: [u64; KNOB_COUNT],
+    /// Average step cost by batch size (index = slots), in 1/256 sample
+    /// frame on the runner's clock; 0 until seen.
+    step_costs: Vec<u64>,
     stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
 }
@@ -270,6 +273,7 @@ impl Runner {
             near_rest_epochs: Epochs::default(),
             delivered: Epochs::default(),
             delivered_shaped: [0; KNOB_COUNT],
+            step_costs: vec![0; config.stream.steps as usize + 2],
             stats: writer_stats,
             counters: RunnerCounters::default(),
         })
@@ -299,6 +303,36 @@ impl Runner {
         self.lead
             .interval_ema()
             .unwrap_or(self.config.initial_interval)
+    }
+
+    /// Records how long a step over `slots` slots that began at `before`
+    /// took on the runner's clock (fixed-point average, weight 1/4).
+    fn observe_step(&mut self, slots: usize, before: SampleFrames) {
+        let took = self.clock.now().saturating_sub(before).0 * 256;
+        if let Some(avg) = self.step_costs.get_mut(slots) {
+            *avg = if *avg == 0 {
+                took.max(1)
+            } else {
+                *avg - *avg / 4 + took / 4
+            };
+        }
+    }
+
+    /// Whether stepping the finishing slot alone, then the rest, costs
+    /// about what one batch does (within 10 %): true where a step's cost
+    /// grows with its slots (the CPU), false where batching is nearly free
+    /// (a GPU), and false until both costs were seen (the first change
+    /// after start-up then runs batched and measures them).
+    fn split_pays(&self) -> bool {
+        // The finishing slot alone, then the other n - 1 and the one
+        // admitted this tick, against one batch of n + 1. Every size is
+        // seen while the stream fills at start-up.
+        let n = self.stream.in_flight();
+        let cost = |k: usize| self.step_costs.get(k).copied().filter(|&c| c > 0);
+        match (cost(1), cost(n), cost(n + 1)) {
+            (Some(one), Some(rest), Some(all)) => (one + rest) * 10 <= all * 11,
+            _ => false,
+        }
     }
 
     /// Where the near repatch lands ahead of the playhead, and how many
@@ -372,26 +406,38 @@ impl Runner {
         // the slot about to finish is stepped alone and delivered before
         // the rest of the batch: its produce is the first one the change
         // can shape, and it is ready after a one-slot forward.
-        let news =
-            epochs.knob > self.delivered.knob || epochs.conditioning > self.delivered.conditioning;
+        // News for the finishing slot: a change to its last step's knob
+        // values, or a new conditioning, that no delivered produce carries.
+        let last = self.config.stream.steps as usize - 1;
+        let news = (0..KNOB_COUNT)
+            .any(|k| self.snapshot.knobs.changed_at(k, last) > self.delivered_shaped[k])
+            || epochs.conditioning > self.delivered.conditioning;
         let mut early = false;
-        if self.config.finishing_first && self.config.same_tick_delivery && news {
+        if self.config.finishing_first
+            && self.config.same_tick_delivery
+            && news
+            && self.split_pays()
+        {
             let inputs = TickInputs {
                 knobs: &self.snapshot.knobs,
                 conditioning: self.conditioning,
                 epochs,
                 admit: None,
             };
-            if self
+            let before = self.clock.now();
+            let stepped = self
                 .stream
-                .tick_finishing_first(self.backend.as_mut(), &inputs)?
-                && let Some(produce) = self.stream.take_produce()
-            {
+                .tick_finishing_first(self.backend.as_mut(), &inputs)?;
+            if stepped {
+                self.observe_step(1, before);
+            }
+            if stepped && let Some(produce) = self.stream.take_produce() {
                 self.counters.finishing_first += 1;
                 self.deliver(produce, output, &mut report)?;
                 early = true;
             }
         }
+        let before = self.clock.now();
         let outcome = self.stream.tick(
             self.backend.as_mut(),
             &TickInputs {
@@ -401,6 +447,9 @@ impl Runner {
                 admit: Some(anchor),
             },
         )?;
+        if let TickOutcome::Stepped { slots, .. } = outcome {
+            self.observe_step(slots, before);
+        }
         let fresh = match (self.config.same_tick_delivery, self.stream.take_produce()) {
             (true, p) => p,
             (false, p) => std::mem::replace(&mut self.pending, p),
