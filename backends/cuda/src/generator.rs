@@ -634,11 +634,10 @@ impl GpuGenerator {
             block_dim: (128, 1, 1),
             shared_mem_bytes: 0,
         };
-        // generator.cu: 32 queries of one (slot, head) per block, four
-        // threads per query.
+        // generator.cu: one block per (slot, head), four threads per query.
         let attn_cfg = LaunchConfig {
-            grid_dim: ((s * cfg.heads * t.div_ceil(32)) as u32, 1, 1),
-            block_dim: (128, 1, 1),
+            grid_dim: ((s * cfg.heads) as u32, 1, 1),
+            block_dim: ((4 * t) as u32, 1, 1),
             shared_mem_bytes: 0,
         };
         let (hi, depth) = (cfg.heads as i32, cfg.depth as i32);

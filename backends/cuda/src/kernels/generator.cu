@@ -205,18 +205,19 @@ extern "C" __global__ void cond_kv(const float* qkv, const float* b, float* kv, 
     kv[i] = qkv[tok * 3 * d + d + j] + b[d + j];
 }
 
-// Attention. A block serves QUERIES query frames of one (slot, head); each
-// query is served by LANES adjacent threads, each holding HEAD_DIM / LANES
-// of its dimensions (partial dot products meet through two shuffles). Keys
-// and values pass through shared memory KEY_TILE at a time and every query
-// keeps a running (online) softmax, so no score array is kept. Keys: the
-// slot's conditioning tokens, then its own frames. HEAD_DIM is defined by
-// the host for the model being run.
+// Attention, one block per (slot, head): every query frame is served by
+// LANES adjacent threads, each holding every LANES-th of its dimensions
+// (so neighbouring threads read neighbouring shared-memory words; partial
+// dot products meet through two shuffles). Keys and values pass
+// through shared memory KEY_TILE at a time, read once for all the block's
+// queries; per tile each query takes its scores' maximum, rescales its
+// running sums once and adds the tile (online softmax). Keys: the slot's
+// conditioning tokens, then its own frames. HEAD_DIM is defined by the host
+// for the model being run; blockDim.x = LANES * frames.
 #ifndef HEAD_DIM
 #define HEAD_DIM 64
 #endif
 #define LANES 4
-#define QUERIES 32
 #define PART (HEAD_DIM / LANES)
 #define KEY_TILE 32
 extern "C" __global__ void attention(const float* qkv, const float* cond, const unsigned* p,
@@ -224,13 +225,10 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
                                      int block_index) {
     __shared__ float ks[KEY_TILE][HEAD_DIM];
     __shared__ float vs[KEY_TILE][HEAD_DIM];
-    int chunks = (frames + QUERIES - 1) / QUERIES;
-    int task = blockIdx.x;
-    int chunk = task % chunks;
-    int h = (task / chunks) % heads;
-    int slot = task / (chunks * heads);
+    int h = blockIdx.x % heads;
+    int slot = blockIdx.x / heads;
     int lane = threadIdx.x % LANES;
-    int i = chunk * QUERIES + threadIdx.x / LANES;
+    int i = threadIdx.x / LANES;
     int keys = COND_TOKENS + frames;
     float scale = 1.0f / sqrtf((float)HEAD_DIM);
     const float* kv = cond + ((size_t)p[slot * PARAM_WORDS + 1] * depth + block_index) *
@@ -240,7 +238,7 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
     float q[PART], o[PART];
 #pragma unroll
     for (int e = 0; e < PART; ++e) {
-        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + lane * PART + e] : 0.0f;
+        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + e * LANES + lane] : 0.0f;
         o[e] = 0.0f;
     }
     float m = -3.402823466e38f, l = 0.0f;
@@ -256,27 +254,38 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
             vs[j][e] = src[d + e];
         }
         __syncthreads();
-        for (int j = 0; j < n; ++j) {
+        float s[KEY_TILE];
+        float mx = m;
+#pragma unroll
+        for (int j = 0; j < KEY_TILE; ++j) {
             float acc = 0.0f;
 #pragma unroll
-            for (int e = 0; e < PART; ++e) acc += q[e] * ks[j][lane * PART + e];
+            for (int e = 0; e < PART; ++e) acc += q[e] * ks[j][e * LANES + lane];
             acc += __shfl_xor_sync(0xffffffffu, acc, 1);
             acc += __shfl_xor_sync(0xffffffffu, acc, 2);
-            float sc = acc * scale;
-            float mx = fmaxf(m, sc);
-            float corr = expf(m - mx);
-            float pj = expf(sc - mx);
-            l = l * corr + pj;
-#pragma unroll
-            for (int e = 0; e < PART; ++e) o[e] = o[e] * corr + pj * vs[j][lane * PART + e];
-            m = mx;
+            s[j] = j < n ? acc * scale : -3.402823466e38f;
+            mx = fmaxf(mx, s[j]);
         }
+        float corr = expf(m - mx);
+        l = l * corr;
+#pragma unroll
+        for (int e = 0; e < PART; ++e) o[e] = o[e] * corr;
+#pragma unroll
+        for (int j = 0; j < KEY_TILE; ++j) {
+            if (j < n) {
+                float pj = expf(s[j] - mx);
+                l += pj;
+#pragma unroll
+                for (int e = 0; e < PART; ++e) o[e] += pj * vs[j][e * LANES + lane];
+            }
+        }
+        m = mx;
         __syncthreads();
     }
     if (active) {
-        float* dst = out + ((size_t)slot * frames + i) * d + h * HEAD_DIM + lane * PART;
+        float* dst = out + ((size_t)slot * frames + i) * d + h * HEAD_DIM + lane;
 #pragma unroll
-        for (int e = 0; e < PART; ++e) dst[e] = o[e] / l;
+        for (int e = 0; e < PART; ++e) dst[e * LANES] = o[e] / l;
     }
 }
 
