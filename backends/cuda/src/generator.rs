@@ -165,6 +165,8 @@ pub struct GpuGenerator {
     tokens: CudaSlice<f32>,
     pooled_in: CudaSlice<f32>,
     cond_qkv: CudaSlice<f32>,
+    /// A stand-in for kernels' bf16 output when they write f32.
+    no_half: CudaSlice<u16>,
     use_graphs: bool,
     graphs: HashMap<(usize, i32, u32), OwnedGraph>,
     graph_pointers: [u64; 3],
@@ -246,6 +248,7 @@ impl GpuGenerator {
             tokens: dev.zeros(COND_TOKENS * d)?,
             pooled_in: dev.zeros(d)?,
             cond_qkv: dev.zeros(COND_TOKENS * 3 * d)?,
+            no_half: dev.zeros(1)?,
             use_graphs: true,
             graphs: HashMap::new(),
             graph_pointers: [0; 3],
@@ -355,6 +358,8 @@ impl GpuGenerator {
                 .arg(&self.pool_proj.b)
                 .arg(&one)
                 .arg(&di)
+                .arg(&none)
+                .arg(&mut self.no_half)
                 .arg(&none)
                 .launch(cfg1(d))?;
         }
@@ -539,20 +544,30 @@ impl GpuGenerator {
                     shared_mem_bytes: 0,
                 })?;
         }
-        let bias_act =
-            |y: &mut CudaSlice<f32>, b: &CudaSlice<f32>, r: usize, c: usize, act: i32| {
-                let (ri, ci) = (r as i32, c as i32);
-                // SAFETY: y holds r·c values, b holds c.
-                unsafe {
-                    st.launch_builder(&k.bias_act)
-                        .arg(y)
-                        .arg(b)
-                        .arg(&ri)
-                        .arg(&ci)
-                        .arg(&act)
-                        .launch(cfg1(r * c))
-                }
-            };
+        // In bf16 the kernels that feed a product write its input as bf16
+        // into `xh` themselves (no separate cast).
+        let half = i32::from(self.x_embed.wh.is_some());
+        let bias_act = |y: &mut CudaSlice<f32>,
+                        b: &CudaSlice<f32>,
+                        r: usize,
+                        c: usize,
+                        act: i32,
+                        yh: &mut CudaSlice<u16>,
+                        to_half: i32| {
+            let (ri, ci) = (r as i32, c as i32);
+            // SAFETY: y holds r·c values, b holds c, yh (when written) r·c.
+            unsafe {
+                st.launch_builder(&k.bias_act)
+                    .arg(y)
+                    .arg(b)
+                    .arg(&ri)
+                    .arg(&ci)
+                    .arg(&act)
+                    .arg(yh)
+                    .arg(&to_half)
+                    .launch(cfg1(r * c))
+            }
+        };
         lin(
             dev,
             &k.to_bf16,
@@ -565,7 +580,7 @@ impl GpuGenerator {
             d,
             0.0,
         )?;
-        bias_act(&mut sc.tmp, &self.t0.b, s, d, 1)?;
+        bias_act(&mut sc.tmp, &self.t0.b, s, d, 1, &mut sc.xh, 0)?;
         lin(
             dev, &k.to_bf16, &mut sc.xh, &sc.tmp, &self.t2, &mut sc.c, s, d, d, 0.0,
         )?;
@@ -581,7 +596,7 @@ impl GpuGenerator {
             d,
             0.0,
         )?;
-        bias_act(&mut sc.tmp2, &self.knob0.b, s, d, 1)?;
+        bias_act(&mut sc.tmp2, &self.knob0.b, s, d, 1, &mut sc.xh, 0)?;
         lin(
             dev,
             &k.to_bf16,
@@ -654,7 +669,7 @@ impl GpuGenerator {
                 6 * d,
                 0.0,
             )?;
-            bias_act(&mut sc.mods, &blk.adaln.b, s, 6 * d, 0)?;
+            bias_act(&mut sc.mods, &blk.adaln.b, s, 6 * d, 0, &mut sc.xh, 0)?;
             let (six, zero, three) = (6i32, 0i32, 3i32);
             // SAFETY: see above.
             unsafe {
@@ -666,12 +681,13 @@ impl GpuGenerator {
                     .arg(&ti)
                     .arg(&six)
                     .arg(&zero)
+                    .arg(&mut sc.xh)
+                    .arg(&half)
                     .launch(row_block)?;
             }
-            lin(
+            lin_ready(
                 dev,
-                &k.to_bf16,
-                &mut sc.xh,
+                &sc.xh,
                 &sc.a,
                 &blk.qkv,
                 &mut sc.qkv,
@@ -680,7 +696,7 @@ impl GpuGenerator {
                 3 * d,
                 0.0,
             )?;
-            bias_act(&mut sc.qkv, &blk.qkv.b, rows, 3 * d, 0)?;
+            bias_act(&mut sc.qkv, &blk.qkv.b, rows, 3 * d, 0, &mut sc.xh, 0)?;
             let bidx = bi as i32;
             // SAFETY: see above; the conditioning store holds `depth`
             // blocks of keys and values per conditioning index.
@@ -695,12 +711,13 @@ impl GpuGenerator {
                     .arg(&ti)
                     .arg(&depth)
                     .arg(&bidx)
+                    .arg(&mut sc.xh)
+                    .arg(&half)
                     .launch(attn_cfg)?;
             }
-            lin(
+            lin_ready(
                 dev,
-                &k.to_bf16,
-                &mut sc.xh,
+                &sc.xh,
                 &sc.attn,
                 &blk.out,
                 &mut sc.proj,
@@ -730,12 +747,13 @@ impl GpuGenerator {
                     .arg(&ti)
                     .arg(&six)
                     .arg(&three)
+                    .arg(&mut sc.xh)
+                    .arg(&half)
                     .launch(row_block)?;
             }
-            lin(
+            lin_ready(
                 dev,
-                &k.to_bf16,
-                &mut sc.xh,
+                &sc.xh,
                 &sc.a,
                 &blk.fc1,
                 &mut sc.hidden,
@@ -744,11 +762,10 @@ impl GpuGenerator {
                 4 * d,
                 0.0,
             )?;
-            bias_act(&mut sc.hidden, &blk.fc1.b, rows, 4 * d, 2)?;
-            lin(
+            bias_act(&mut sc.hidden, &blk.fc1.b, rows, 4 * d, 2, &mut sc.xh, half)?;
+            lin_ready(
                 dev,
-                &k.to_bf16,
-                &mut sc.xh,
+                &sc.xh,
                 &sc.hidden,
                 &blk.fc2,
                 &mut sc.proj,
@@ -783,7 +800,7 @@ impl GpuGenerator {
             2 * d,
             0.0,
         )?;
-        bias_act(&mut sc.mods, &self.final_adaln.b, s, 2 * d, 0)?;
+        bias_act(&mut sc.mods, &self.final_adaln.b, s, 2 * d, 0, &mut sc.xh, 0)?;
         let (two, zero) = (2i32, 0i32);
         // SAFETY: see above.
         unsafe {
@@ -795,12 +812,13 @@ impl GpuGenerator {
                 .arg(&ti)
                 .arg(&two)
                 .arg(&zero)
+                .arg(&mut sc.xh)
+                .arg(&half)
                 .launch(row_block)?;
         }
-        lin(
+        lin_ready(
             dev,
-            &k.to_bf16,
-            &mut sc.xh,
+            &sc.xh,
             &sc.a,
             &self.final_linear,
             &mut sc.x0,
@@ -870,6 +888,26 @@ fn lin(
             .launch(cfg1(rows * inp))?;
     }
     dev.linear_bf16(&*xh, wh, y, rows, inp, out, beta)
+}
+
+/// `y = x · lᵀ` where, in bf16, the producing kernel already wrote `x` as
+/// bf16 into `xh`.
+#[allow(clippy::too_many_arguments)]
+fn lin_ready(
+    dev: &Device,
+    xh: &CudaSlice<u16>,
+    x: &CudaSlice<f32>,
+    l: &DeviceLinear,
+    y: &mut CudaSlice<f32>,
+    rows: usize,
+    inp: usize,
+    out: usize,
+    beta: f32,
+) -> Result<(), CudaError> {
+    match &l.wh {
+        Some(wh) => dev.linear_bf16(xh, wh, y, rows, inp, out, beta),
+        None => dev.linear(x, &l.w, y, rows, inp, out, beta),
+    }
 }
 
 /// A captured graph owned by one backend.

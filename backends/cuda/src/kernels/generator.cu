@@ -105,14 +105,25 @@ __device__ __forceinline__ float gelu(float x) {
     return x / (1.0f + expf(-c2 * (x + 0.044715f * x * x * x)));
 }
 
-// y[r, c] = act(y[r, c] + b[c]); act 0 none, 1 silu, 2 gelu.
-extern "C" __global__ void bias_act(float* y, const float* b, int rows, int cols, int act) {
+// The bf16 bits of x, rounded to nearest even (NaN stays NaN).
+__device__ __forceinline__ unsigned short bf16_bits(float x) {
+    unsigned u = __float_as_uint(x);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (unsigned short)(u >> 16);
+}
+
+// act(y[r, c] + b[c]); act 0 none, 1 silu, 2 gelu. Written back into y, or
+// as bf16 into yh when `half` (the next product's input, cast here).
+extern "C" __global__ void bias_act(float* y, const float* b, int rows, int cols, int act,
+                                    unsigned short* yh, int half) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)rows * cols) return;
     float v = y[i] + b[i % cols];
     if (act == 1) v = silu(v);
     else if (act == 2) v = gelu(v);
-    y[i] = v;
+    if (half) yh[i] = bf16_bits(v);
+    else y[i] = v;
 }
 
 // c = silu(c + b_t2 + b_k2 + pooled[conditioning of slot]); c already holds
@@ -160,7 +171,8 @@ __device__ float block_sum(float v, float* shared) {
 // `first` and `first + 1` of the slot's modulation row of row_chunks * d.
 // One block per row.
 extern "C" __global__ void modulate(const float* h, const float* mods, float* a, int d,
-                                    int frames, int row_chunks, int first) {
+                                    int frames, int row_chunks, int first, unsigned short* ah,
+                                    int half) {
     __shared__ float shared[32];
     int r = blockIdx.x;
     int slot = r / frames;
@@ -180,7 +192,9 @@ extern "C" __global__ void modulate(const float* h, const float* mods, float* a,
     const float* scale = m + (first + 1) * d;
     for (int j = threadIdx.x; j < d; j += blockDim.x) {
         float n = (x[j] - mean) * inv;
-        a[(size_t)r * d + j] = n * (1.0f + scale[j]) + shift[j];
+        float v = n * (1.0f + scale[j]) + shift[j];
+        if (half) ah[(size_t)r * d + j] = bf16_bits(v);
+        else a[(size_t)r * d + j] = v;
     }
 }
 
@@ -222,7 +236,7 @@ extern "C" __global__ void cond_kv(const float* qkv, const float* b, float* kv, 
 #define KEY_TILE 32
 extern "C" __global__ void attention(const float* qkv, const float* cond, const unsigned* p,
                                      float* out, int d, int heads, int frames, int depth,
-                                     int block_index) {
+                                     int block_index, unsigned short* outh, int half) {
     __shared__ float ks[KEY_TILE][HEAD_DIM];
     __shared__ float vs[KEY_TILE][HEAD_DIM];
     int h = blockIdx.x % heads;
@@ -283,9 +297,13 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
         __syncthreads();
     }
     if (active) {
-        float* dst = out + ((size_t)slot * frames + i) * d + h * HEAD_DIM + lane;
+        size_t at = ((size_t)slot * frames + i) * d + h * HEAD_DIM + lane;
 #pragma unroll
-        for (int e = 0; e < PART; ++e) dst[e * LANES] = o[e] / l;
+        for (int e = 0; e < PART; ++e) {
+            float v = o[e] / l;
+            if (half) outh[at + e * LANES] = bf16_bits(v);
+            else out[at + e * LANES] = v;
+        }
     }
 }
 
@@ -316,11 +334,5 @@ extern "C" __global__ void sampler_update(float* pool, const unsigned* p, const 
 extern "C" __global__ void to_bf16(const float* x, unsigned short* y, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    unsigned u = __float_as_uint(x[i]);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        y[i] = (unsigned short)((u >> 16) | 0x40u);
-        return;
-    }
-    u += 0x7fffu + ((u >> 16) & 1u);
-    y[i] = (unsigned short)(u >> 16);
+    y[i] = bf16_bits(x[i]);
 }
