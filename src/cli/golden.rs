@@ -45,6 +45,10 @@ pub enum ContentBackend {
     Cpu,
     /// The signal model: a sine whose level shows knob 0 (fast).
     Signal,
+    /// The reference model on the CUDA backend (bf16 products); sizes
+    /// above tiny use uncalibrated weights (their timing is the same, and
+    /// calibrating base on the CPU takes minutes).
+    Cuda,
 }
 
 /// Where the suite's files are.
@@ -143,7 +147,11 @@ impl Content {
         if let Some(w) = cache.get(size.name()) {
             return Ok(w.clone());
         }
-        let w = Arc::new(reference_weights(size, DEFAULT_WEIGHTS_SEED).map_err(|e| e.to_string())?);
+        let w = if self.kind == ContentBackend::Cuda && size != ModelSize::Tiny {
+            Arc::new(earshot::engine::model::init_weights(size, DEFAULT_WEIGHTS_SEED))
+        } else {
+            Arc::new(reference_weights(size, DEFAULT_WEIGHTS_SEED).map_err(|e| e.to_string())?)
+        };
         cache.insert(size.name().to_owned(), w.clone());
         Ok(w)
     }
@@ -155,11 +163,21 @@ impl Content {
                 let w = self.weights(size)?;
                 Ok(Box::new(CpuBackend::new(&w).map_err(|e| e.to_string())?))
             }
+            ContentBackend::Cuda => {
+                let w = self.weights(size)?;
+                let backend = earshot::cuda::CudaBackend::with_precision(
+                    &w,
+                    0,
+                    earshot::cuda::Precision::Bf16,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(Box::new(backend))
+            }
         }
     }
 
     fn encoder(&self, size: ModelSize) -> Box<dyn PromptEncoder> {
-        if self.kind == ContentBackend::Cpu
+        if self.kind != ContentBackend::Signal
             && let Ok(w) = self.weights(size)
             && let Ok(text) = TextPrompt::new(&w, None)
         {
@@ -233,12 +251,21 @@ fn compare_all(
 
 fn run_live_suite(args: &RunArgs) -> anyhow::Result<()> {
     let suite = load(&args.suite)?;
-    let content = Content::new(ContentBackend::Cpu);
+    // Live needs real work: the signal model costs nothing.
+    let kind = match args.suite.backend {
+        ContentBackend::Signal => ContentBackend::Cpu,
+        other => other,
+    };
+    let content = Content::new(kind);
     let mut live = Vec::new();
     for s in &suite.scenarios {
-        if s.engine.size != ModelSize::Tiny || s.content != ScenarioContent::Reference {
+        let runnable = match kind {
+            ContentBackend::Cuda => true,
+            _ => s.engine.size == ModelSize::Tiny && s.content == ScenarioContent::Reference,
+        };
+        if !runnable {
             eprintln!(
-                "  {:<28} skipped: {} needs a faster backend than this CPU",
+                "  {:<28} skipped: {} needs a faster backend than this CPU (--backend cuda)",
                 s.name, s.engine.size
             );
             continue;
