@@ -201,3 +201,72 @@ pub trait Backend: Send {
     /// The counters so far.
     fn counters(&self) -> BackendCounters;
 }
+
+/// Checks a conditioning input against the model's widths (every backend's
+/// `encode` calls this first).
+pub fn check_conditioning(
+    config: &ModelConfig,
+    input: &ConditioningInput,
+) -> Result<(), BackendError> {
+    let d = config.width;
+    for (what, expected, found) in [
+        (
+            "conditioning tokens",
+            crate::model::config::COND_TOKENS * d,
+            input.tokens.len(),
+        ),
+        ("pooled conditioning", d, input.pooled.len()),
+    ] {
+        if expected != found {
+            return Err(BackendError::WrongLength {
+                what,
+                expected,
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a batch's knob rows: one row of `KNOB_COUNT` per slot.
+pub fn check_knob_rows(batch: &StepBatch) -> Result<(), BackendError> {
+    let expected = batch.slots.len() * crate::model::config::KNOB_COUNT;
+    if batch.knob_rows.len() != expected {
+        return Err(BackendError::WrongLength {
+            what: "knob rows",
+            expected,
+            found: batch.knob_rows.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a decode request and its output length; returns the range in
+/// sample frames from the window's first one.
+pub fn check_decode(
+    config: &ModelConfig,
+    request: &DecodeRequest,
+    out_len: usize,
+) -> Result<std::ops::Range<usize>, BackendError> {
+    let hop = crate::model::config::HOP;
+    let window_start = request.anchor.start_sample(hop).0;
+    let window_end = window_start + config.window.0 * hop.0;
+    let (start, end) = (request.range.start.0, request.range.end.0);
+    if start >= end || start < window_start || end > window_end {
+        return Err(BackendError::RangeOutsideWindow {
+            start,
+            end,
+            window_start,
+            window_end,
+        });
+    }
+    let expected = ((end - start) as usize) * crate::model::config::CHANNELS;
+    if out_len != expected {
+        return Err(BackendError::WrongLength {
+            what: "decode output",
+            expected,
+            found: out_len,
+        });
+    }
+    Ok((start - window_start) as usize..(end - window_start) as usize)
+}

@@ -148,7 +148,10 @@ impl Content {
             return Ok(w.clone());
         }
         let w = if self.kind == ContentBackend::Cuda && size != ModelSize::Tiny {
-            Arc::new(earshot::engine::model::init_weights(size, DEFAULT_WEIGHTS_SEED))
+            Arc::new(earshot::engine::model::init_weights(
+                size,
+                DEFAULT_WEIGHTS_SEED,
+            ))
         } else {
             Arc::new(reference_weights(size, DEFAULT_WEIGHTS_SEED).map_err(|e| e.to_string())?)
         };

@@ -25,7 +25,6 @@ pub mod weights;
 use decoder::Decoder;
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
 use earshot_engine::conditioning::ConditioningInput;
-use earshot_engine::model::config::{COND_TOKENS, HOP, KNOB_COUNT};
 use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::sampler::{SamplerKind, ode_update, sde_update};
 use earshot_engine::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
@@ -111,19 +110,7 @@ impl Backend for CpuBackend {
     }
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
-        let d = self.config.width;
-        for (what, expected, found) in [
-            ("conditioning tokens", COND_TOKENS * d, input.tokens.len()),
-            ("pooled conditioning", d, input.pooled.len()),
-        ] {
-            if expected != found {
-                return Err(BackendError::WrongLength {
-                    what,
-                    expected,
-                    found,
-                });
-            }
-        }
+        earshot_engine::backend::check_conditioning(&self.config, input)?;
         let slot = match self.conditionings.iter().position(Option::is_none) {
             Some(i) => i,
             None => {
@@ -147,13 +134,7 @@ impl Backend for CpuBackend {
 
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let s = batch.slots.len();
-        if batch.knob_rows.len() != s * KNOB_COUNT {
-            return Err(BackendError::WrongLength {
-                what: "knob rows",
-                expected: s * KNOB_COUNT,
-                found: batch.knob_rows.len(),
-            });
-        }
+        earshot_engine::backend::check_knob_rows(batch)?;
         for slot in &batch.slots {
             self.latents(slot.latents)?;
             self.conditioning(slot.conditioning)?;
@@ -210,28 +191,10 @@ impl Backend for CpuBackend {
     }
 
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        let window_start = request.anchor.start_sample(HOP).0;
-        let window_end = window_start + self.config.window.0 * HOP.0;
-        let (start, end) = (request.range.start.0, request.range.end.0);
-        if start >= end || start < window_start || end > window_end {
-            return Err(BackendError::RangeOutsideWindow {
-                start,
-                end,
-                window_start,
-                window_end,
-            });
-        }
-        let len = ((end - start) as usize) * 2;
-        if out.len() != len {
-            return Err(BackendError::WrongLength {
-                what: "decode output",
-                expected: len,
-                found: out.len(),
-            });
-        }
+        let local = earshot_engine::backend::check_decode(&self.config, request, out.len())?;
         let index = request.latents.index() as usize;
         self.latents(request.latents)?;
-        let local = (start - window_start) as i64..(end - window_start) as i64;
+        let local = local.start as i64..local.end as i64;
         self.decoder.decode(&self.latents[index], local, out);
         self.counters.decodes += 1;
         Ok(())

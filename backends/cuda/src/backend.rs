@@ -11,7 +11,7 @@ use crate::generator::{CondStore, GpuGenerator};
 use cudarc::driver::{CudaSlice, PinnedHostSlice};
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
 use earshot_engine::conditioning::ConditioningInput;
-use earshot_engine::model::config::{CHANNELS, COND_TOKENS, HOP, KNOB_COUNT};
+use earshot_engine::model::config::{CHANNELS, HOP};
 use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::stream::MAX_QUEUE_CAP;
 use earshot_engine::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
@@ -192,19 +192,7 @@ impl Backend for CudaBackend {
     }
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
-        let d = self.cfg.width;
-        for (what, expected, found) in [
-            ("conditioning tokens", COND_TOKENS * d, input.tokens.len()),
-            ("pooled conditioning", d, input.pooled.len()),
-        ] {
-            if expected != found {
-                return Err(BackendError::WrongLength {
-                    what,
-                    expected,
-                    found,
-                });
-            }
-        }
+        earshot_engine::backend::check_conditioning(&self.cfg, input)?;
         let index = match self.live.iter().position(|l| !l) {
             Some(i) => i,
             None => {
@@ -233,14 +221,7 @@ impl Backend for CudaBackend {
     }
 
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
-        let s = batch.slots.len();
-        if batch.knob_rows.len() != s * KNOB_COUNT {
-            return Err(BackendError::WrongLength {
-                what: "knob rows",
-                expected: s * KNOB_COUNT,
-                found: batch.knob_rows.len(),
-            });
-        }
+        earshot_engine::backend::check_knob_rows(batch)?;
         for slot in &batch.slots {
             self.check_latent(slot.latents)?;
             self.check_conditioning(slot.conditioning)?;
@@ -257,28 +238,10 @@ impl Backend for CudaBackend {
     }
 
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        let window_start = request.anchor.start_sample(HOP).0;
-        let window_end = window_start + self.cfg.window.0 * HOP.0;
-        let (start, end) = (request.range.start.0, request.range.end.0);
-        if start >= end || start < window_start || end > window_end {
-            return Err(BackendError::RangeOutsideWindow {
-                start,
-                end,
-                window_start,
-                window_end,
-            });
-        }
-        let len = ((end - start) as usize) * CHANNELS;
-        if out.len() != len {
-            return Err(BackendError::WrongLength {
-                what: "decode output",
-                expected: len,
-                found: out.len(),
-            });
-        }
+        let local = earshot_engine::backend::check_decode(&self.cfg, request, out.len())?;
+        let len = out.len();
         let i = self.check_latent(request.latents)?;
         let n = self.cfg.window_len();
-        let local = (start - window_start) as usize..(end - window_start) as usize;
         let window = self.pool.slice(i * n..(i + 1) * n);
         let mut target = self.rendered.slice_mut(..len);
         self.decoder

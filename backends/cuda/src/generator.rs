@@ -644,11 +644,6 @@ impl GpuGenerator {
                 .arg(&ti)
                 .launch(cfg1(rows * d))?;
         }
-        let row_block = LaunchConfig {
-            grid_dim: (rows as u32, 1, 1),
-            block_dim: (128, 1, 1),
-            shared_mem_bytes: 0,
-        };
         // generator.cu: one block per (slot, head), four threads per query.
         let attn_cfg = LaunchConfig {
             grid_dim: ((s * cfg.heads) as u32, 1, 1),
@@ -670,20 +665,17 @@ impl GpuGenerator {
                 0.0,
             )?;
             bias_act(&mut sc.mods, &blk.adaln.b, s, 6 * d, 0, &mut sc.xh, 0)?;
-            let (six, zero, three) = (6i32, 0i32, 3i32);
             // SAFETY: see above.
             unsafe {
-                st.launch_builder(&k.modulate)
-                    .arg(&sc.h)
-                    .arg(&sc.mods)
-                    .arg(&mut sc.a)
-                    .arg(&di)
-                    .arg(&ti)
-                    .arg(&six)
-                    .arg(&zero)
-                    .arg(&mut sc.xh)
-                    .arg(&half)
-                    .launch(row_block)?;
+                modulate(
+                    st,
+                    &k.modulate,
+                    &sc.h,
+                    &sc.mods,
+                    &mut sc.a,
+                    &mut sc.xh,
+                    (rows, d, t, 6, 0, half),
+                )?;
             }
             lin_ready(
                 dev,
@@ -739,17 +731,15 @@ impl GpuGenerator {
                     .arg(&ti)
                     .arg(&two)
                     .launch(cfg1(rows * d))?;
-                st.launch_builder(&k.modulate)
-                    .arg(&sc.h)
-                    .arg(&sc.mods)
-                    .arg(&mut sc.a)
-                    .arg(&di)
-                    .arg(&ti)
-                    .arg(&six)
-                    .arg(&three)
-                    .arg(&mut sc.xh)
-                    .arg(&half)
-                    .launch(row_block)?;
+                modulate(
+                    st,
+                    &k.modulate,
+                    &sc.h,
+                    &sc.mods,
+                    &mut sc.a,
+                    &mut sc.xh,
+                    (rows, d, t, 6, 3, half),
+                )?;
             }
             lin_ready(
                 dev,
@@ -800,21 +790,26 @@ impl GpuGenerator {
             2 * d,
             0.0,
         )?;
-        bias_act(&mut sc.mods, &self.final_adaln.b, s, 2 * d, 0, &mut sc.xh, 0)?;
-        let (two, zero) = (2i32, 0i32);
+        bias_act(
+            &mut sc.mods,
+            &self.final_adaln.b,
+            s,
+            2 * d,
+            0,
+            &mut sc.xh,
+            0,
+        )?;
         // SAFETY: see above.
         unsafe {
-            st.launch_builder(&k.modulate)
-                .arg(&sc.h)
-                .arg(&sc.mods)
-                .arg(&mut sc.a)
-                .arg(&di)
-                .arg(&ti)
-                .arg(&two)
-                .arg(&zero)
-                .arg(&mut sc.xh)
-                .arg(&half)
-                .launch(row_block)?;
+            modulate(
+                st,
+                &k.modulate,
+                &sc.h,
+                &sc.mods,
+                &mut sc.a,
+                &mut sc.xh,
+                (rows, d, t, 2, 0, half),
+            )?;
         }
         lin_ready(
             dev,
@@ -888,6 +883,45 @@ fn lin(
             .launch(cfg1(rows * inp))?;
     }
     dev.linear_bf16(&*xh, wh, y, rows, inp, out, beta)
+}
+
+/// Launches `modulate` over every row: `a = LN(h)·(1 + scale) + shift` with
+/// shift and scale at chunks `first`, `first + 1` of each slot's modulation
+/// row of `chunks · d` (written as bf16 into `xh` when `half`).
+///
+/// # Safety
+/// `h` and `a` hold at least `rows · d` values, `mods`
+/// `slots · chunks · d`, `xh` at least `rows · d`.
+unsafe fn modulate(
+    st: &cudarc::driver::CudaStream,
+    f: &CudaFunction,
+    h: &CudaSlice<f32>,
+    mods: &CudaSlice<f32>,
+    a: &mut CudaSlice<f32>,
+    xh: &mut CudaSlice<u16>,
+    (rows, d, frames, chunks, first, half): (usize, usize, usize, i32, i32, i32),
+) -> Result<(), CudaError> {
+    let (di, ti) = (d as i32, frames as i32);
+    let cfg = LaunchConfig {
+        grid_dim: (rows as u32, 1, 1),
+        block_dim: (128, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: as the caller promised.
+    unsafe {
+        st.launch_builder(f)
+            .arg(h)
+            .arg(mods)
+            .arg(a)
+            .arg(&di)
+            .arg(&ti)
+            .arg(&chunks)
+            .arg(&first)
+            .arg(xh)
+            .arg(&half)
+            .launch(cfg)?;
+    }
+    Ok(())
 }
 
 /// `y = x · lᵀ` where, in bf16, the producing kernel already wrote `x` as
