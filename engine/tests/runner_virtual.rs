@@ -430,3 +430,35 @@ fn ticks_keep_their_cadence_during_an_encode_and_the_prompt_reaches_the_ear() {
     assert_eq!(s.stats.audible().conditioning, 1);
     assert_eq!(s.stats.underruns(), 0);
 }
+
+#[test]
+fn disarming_a_band_at_any_point_of_its_lap_plays_on_without_a_gap() {
+    let (a, b) = (
+        SampleFrames(2 * RATE + 24_000),
+        SampleFrames(3 * RATE + 24_037),
+    );
+    let lap = (b - a).0;
+    for frac in [1u64, 4, 7, 9, 10] {
+        let mut s = sim(fitting_lead(), &[], Box::new(NullTrace));
+        s.run_until(2 * RATE);
+        assert_eq!(s.control.arm_band(a, b), Ok(true));
+        // Into the second lap, then disarm at a tenth of the lap `frac`
+        // from its start (10: just before the band's end).
+        s.run_until(4 * RATE);
+        let pos = s.stats.playhead().0;
+        let offset = (pos - a.0) % lap;
+        let target = lap * frac / 10 - 700.min(lap * frac / 10);
+        let wait = (target + lap - offset) % lap;
+        s.run_until(s.clock.now().0 + wait);
+        assert!(s.control.disarm_band());
+        s.run_until(s.clock.now().0 + 3 * RATE);
+        assert_eq!(s.stats.band(), None, "disarmed");
+        assert!(s.stats.playhead() > b, "plays on past the band");
+        assert_eq!(
+            s.stats.underruns(),
+            0,
+            "disarmed at {frac}/10 of the lap: {} frames of underrun",
+            s.stats.underrun_frames()
+        );
+    }
+}

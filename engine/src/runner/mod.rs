@@ -188,6 +188,10 @@ pub struct Runner {
     armed: Option<Band>,
     /// The last band the control side asked for, armed or refused.
     requested: Option<Band>,
+    /// A band being left: disarm asked for, not yet sent to the output.
+    exiting: Option<Band>,
+    /// How far past the exiting band's end audio is written.
+    exit_written: SampleFrames,
     written_until: SampleFrames,
     /// Clock time at the start of the current tick.
     tick_started: SampleFrames,
@@ -265,6 +269,8 @@ impl Runner {
             pending: None,
             armed: None,
             requested: None,
+            exiting: None,
+            exit_written: SampleFrames::ZERO,
             written_until: SampleFrames::ZERO,
             tick_started: SampleFrames::ZERO,
             last_produce_at: None,
@@ -383,11 +389,12 @@ impl Runner {
         let lead = self.lead.lead();
         // Until the band's first lap is written to its end, plan as without
         // a band so that lap gets filled.
-        let at_completion = match self.armed {
-            Some(band) if self.written_until >= band.1 => {
+        let at_completion = match (self.exiting, self.armed) {
+            (Some((_, b)), _) => b.saturating_sub(self.chunk()),
+            (None, Some(band)) if self.written_until >= band.1 => {
                 wrap(playhead + ahead + lead, band).saturating_sub(lead)
             }
-            _ => playhead + ahead,
+            (None, _) => playhead + ahead,
         };
         let anchor = admission_anchor(
             self.backend.config(),
@@ -513,8 +520,20 @@ impl Runner {
     fn sync_band(&mut self) {
         let band = self.snapshot.band;
         if band == self.requested {
+            self.try_exit();
             return;
         }
+        // Leaving a band: the output loops on until the audio past its end
+        // is written (the windows in flight were planned inside the band),
+        // so the disarm goes out only then.
+        if let (None, Some(old)) = (band, self.armed) {
+            self.requested = None;
+            self.exiting = Some(old);
+            self.exit_written = old.1;
+            self.try_exit();
+            return;
+        }
+        self.exiting = None;
         let sent = match band {
             Some((a, b)) => self.writer.arm_band(a, b),
             None => self.writer.disarm_band(),
@@ -535,6 +554,52 @@ impl Runner {
                 self.requested = band;
             }
         }
+    }
+
+    /// Sends a pending disarm once the audio past the band's end reaches a
+    /// lead beyond it.
+    fn try_exit(&mut self) {
+        let Some((_, b)) = self.exiting else {
+            return;
+        };
+        if self.exit_written < b + self.lead.lead() {
+            return;
+        }
+        match self.writer.disarm_band() {
+            Ok(()) => {
+                self.armed = None;
+                self.exiting = None;
+                self.written_until = self.exit_written;
+            }
+            Err(BandError::Full) => {}
+            Err(_) => {
+                self.counters.bands_refused += 1;
+                self.exiting = None;
+            }
+        }
+    }
+
+    /// While leaving a band: writes what follows its end, from a window
+    /// planned there, up to a lead and a chunk past it.
+    fn write_exit(
+        &mut self,
+        produce: &Produce,
+        span: &WindowSpan,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<(), RunnerError> {
+        let Some((_, b)) = self.exiting else {
+            return Ok(());
+        };
+        let lead = self.lead.lead();
+        let start = self.exit_written.saturating_sub(self.config.overlap).max(b);
+        let end = b + lead + self.chunk();
+        if let Some(range) = clip(start..end, &span.exact) {
+            let range_end = range.end;
+            self.write(produce, range, PatchKind::Frontier, lead, output, report)?;
+            self.exit_written = self.exit_written.max(range_end);
+        }
+        Ok(())
     }
 
     fn deliver(
@@ -570,6 +635,13 @@ impl Runner {
         // out before the frontier, which lands a lead ahead and can wait.
         if self.config.near_repatch && active {
             self.near_repatch(&produce, &span, output, report)?;
+        }
+        if self.exiting.is_some() {
+            self.write_exit(&produce, &span, output, report)?;
+            if let Some(old) = self.timeline.replace(produce) {
+                self.stream.release(old.latents)?;
+            }
+            return Ok(());
         }
         let playhead = self.writer.playhead();
         let lead = self.lead.lead();
