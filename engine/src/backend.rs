@@ -200,6 +200,31 @@ pub trait Backend: Send {
 
     /// The counters so far.
     fn counters(&self) -> BackendCounters;
+
+    /// How the last steps' cost can be known: a synchronous backend's is
+    /// the host's clock around the call (the default); a device backend
+    /// times its steps with events and reports each finished step once,
+    /// read without waiting, a step or so late.
+    fn step_device_time(&mut self) -> StepTiming {
+        StepTiming::Host
+    }
+}
+
+/// How a step's cost is known (see [`Backend::step_device_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepTiming {
+    /// The host's clock around the call measures it.
+    Host,
+    /// A device step finished since the last report: its batch size and
+    /// device time.
+    Device {
+        /// Slots in that step.
+        slots: usize,
+        /// Its device time.
+        took: SampleFrames,
+    },
+    /// Device-timed, and nothing new has finished.
+    Pending,
 }
 
 /// Checks a conditioning input against the model's widths (every backend's

@@ -8,13 +8,16 @@ use crate::decoder::GpuDecoder;
 use crate::device::{Device, Precision};
 use crate::error::CudaError;
 use crate::generator::{CondStore, GpuGenerator};
-use cudarc::driver::{CudaSlice, PinnedHostSlice};
+use cudarc::driver::{CudaEvent, CudaSlice, PinnedHostSlice};
+use earshot_engine::backend::StepTiming;
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::model::config::{CHANNELS, HOP};
 use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::stream::MAX_QUEUE_CAP;
-use earshot_engine::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
+use earshot_engine::{
+    Backend, BackendCounters, BackendError, DecodeRequest, SampleFrames, StepBatch,
+};
 
 /// The CUDA backend.
 pub struct CudaBackend {
@@ -29,6 +32,69 @@ pub struct CudaBackend {
     live: Vec<bool>,
     rendered: CudaSlice<f32>,
     readback: PinnedHostSlice<f32>,
+    timing: StepTimer,
+}
+
+/// Timing events around steps, in rotation; each finished step is
+/// reported once, oldest first, without waiting.
+struct StepTimer {
+    marks: Vec<(CudaEvent, CudaEvent, usize)>,
+    /// Steps recorded so far, and reported so far.
+    recorded: usize,
+    reported: usize,
+}
+
+/// Steps timed in rotation.
+const TIMED_STEPS: usize = 4;
+
+impl StepTimer {
+    fn new(dev: &Device) -> Result<Self, CudaError> {
+        let flags = Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT);
+        let marks = (0..TIMED_STEPS)
+            .map(|_| Ok((dev.ctx.new_event(flags)?, dev.ctx.new_event(flags)?, 0)))
+            .collect::<Result<Vec<_>, CudaError>>()?;
+        Ok(Self {
+            marks,
+            recorded: 0,
+            reported: 0,
+        })
+    }
+
+    fn start(&mut self, dev: &Device) -> Result<(), CudaError> {
+        // A step whose timing was never read is overwritten: dropped.
+        self.reported = self
+            .reported
+            .max(self.recorded.saturating_sub(TIMED_STEPS - 1));
+        let (start, _, _) = &self.marks[self.recorded % TIMED_STEPS];
+        start.record(&dev.stream)?;
+        Ok(())
+    }
+
+    fn end(&mut self, dev: &Device, slots: usize) -> Result<(), CudaError> {
+        let mark = &mut self.marks[self.recorded % TIMED_STEPS];
+        mark.1.record(&dev.stream)?;
+        mark.2 = slots;
+        self.recorded += 1;
+        Ok(())
+    }
+
+    fn poll(&mut self) -> StepTiming {
+        if self.reported == self.recorded {
+            return StepTiming::Pending;
+        }
+        let (start, end, slots) = &self.marks[self.reported % TIMED_STEPS];
+        if !end.is_complete() {
+            return StepTiming::Pending;
+        }
+        self.reported += 1;
+        match start.elapsed_ms(end) {
+            Ok(ms) => StepTiming::Device {
+                slots: *slots,
+                took: SampleFrames((f64::from(ms) * 48.0).round() as u64),
+            },
+            Err(_) => StepTiming::Pending,
+        }
+    }
 }
 
 impl std::fmt::Debug for CudaBackend {
@@ -74,6 +140,7 @@ impl CudaBackend {
             latents: 0,
             store,
             live: Vec::new(),
+            timing: StepTimer::new(&dev)?,
             cfg,
             generator,
             decoder,
@@ -226,6 +293,7 @@ impl Backend for CudaBackend {
             self.check_latent(slot.latents)?;
             self.check_conditioning(slot.conditioning)?;
         }
+        self.timing.start(&self.dev)?;
         self.generator.step(
             &mut self.dev,
             batch,
@@ -234,6 +302,7 @@ impl Backend for CudaBackend {
             &|i| batch.slots[i].latents.index(),
             &|i| batch.slots[i].conditioning.index(),
         )?;
+        self.timing.end(&self.dev, batch.slots.len())?;
         Ok(())
     }
 
@@ -299,5 +368,9 @@ impl Backend for CudaBackend {
 
     fn counters(&self) -> BackendCounters {
         self.dev.counters
+    }
+
+    fn step_device_time(&mut self) -> StepTiming {
+        self.timing.poll()
     }
 }

@@ -9,7 +9,7 @@
 use earshot_cpu::CpuBackend;
 use earshot_cuda::{CudaBackend, Precision, driver_present};
 use earshot_engine::backend::DecodeRequest;
-use earshot_engine::backend::{SlotStep, StepBatch};
+use earshot_engine::backend::{SlotStep, StepBatch, StepTiming};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::knobs::KnobState;
 use earshot_engine::model::config::{CHANNELS, COND_TOKENS, HOP, KNOB_COUNT};
@@ -266,6 +266,20 @@ fn a_steady_tick_makes_one_copy_one_read_and_no_allocation() {
         after.graph_replays - before.graph_replays,
         forwards,
         "every steady step is a graph replay"
+    );
+    // Device timing: every finished step reported once, without a wait.
+    let mut timed = Vec::new();
+    while let StepTiming::Device { slots, took } = b.step_device_time() {
+        timed.push((slots, took));
+    }
+    println!("device-timed steps: {timed:?}");
+    assert!(!timed.is_empty() && timed.len() <= 4);
+    assert!(timed.iter().all(|&(slots, took)| slots == 8 && took.0 > 0));
+    assert_eq!(b.step_device_time(), StepTiming::Pending);
+    assert_eq!(
+        b.counters().host_syncs,
+        after.host_syncs,
+        "polling waits for nothing"
     );
 }
 

@@ -13,7 +13,7 @@ pub mod plan;
 pub mod thread;
 
 use crate::ack::{AckEvent, AckKind, AckStage};
-use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest};
+use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest, StepTiming};
 use crate::clock::Clock;
 use crate::conditioning::ConditioningInput;
 use crate::control::{Control, ControlState};
@@ -312,9 +312,16 @@ impl Runner {
     }
 
     /// Records how long a step over `slots` slots that began at `before`
-    /// took on the runner's clock (fixed-point average, weight 1/4).
+    /// took (fixed-point average, weight 1/4): on the runner's clock, or the
+    /// device's timing when the backend has it.
     fn observe_step(&mut self, slots: usize, before: SampleFrames) {
-        let took = self.clock.now().saturating_sub(before).0 * 256;
+        // A device backend's own timing when it has one (its steps return
+        // once enqueued): an earlier step's, with its own batch size.
+        let (slots, took) = match self.backend.step_device_time() {
+            StepTiming::Host => (slots, self.clock.now().saturating_sub(before).0 * 256),
+            StepTiming::Device { slots, took } => (slots, took.0 * 256),
+            StepTiming::Pending => return,
+        };
         if let Some(avg) = self.step_costs.get_mut(slots) {
             *avg = if *avg == 0 {
                 took.max(1)

@@ -47,6 +47,9 @@ macro_rules! pass_through_backend {
         fn counters(&self) -> $crate::backend::BackendCounters {
             self.inner.counters()
         }
+        fn step_device_time(&mut self) -> $crate::backend::StepTiming {
+            self.inner.step_device_time()
+        }
     };
 }
 
