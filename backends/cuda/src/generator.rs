@@ -718,19 +718,17 @@ impl GpuGenerator {
                 d,
                 0.0,
             )?;
-            let (two, five) = (2i32, 5i32);
             // SAFETY: see above.
             unsafe {
-                st.launch_builder(&k.gated_residual)
-                    .arg(&mut sc.h)
-                    .arg(&sc.proj)
-                    .arg(&blk.out.b)
-                    .arg(&sc.mods)
-                    .arg(&ri)
-                    .arg(&di)
-                    .arg(&ti)
-                    .arg(&two)
-                    .launch(cfg1(rows * d))?;
+                gated_residual(
+                    st,
+                    &k.gated_residual,
+                    &mut sc.h,
+                    &sc.proj,
+                    &blk.out.b,
+                    &sc.mods,
+                    (rows, d, t, 2),
+                )?;
                 modulate(
                     st,
                     &k.modulate,
@@ -766,16 +764,15 @@ impl GpuGenerator {
             )?;
             // SAFETY: see above.
             unsafe {
-                st.launch_builder(&k.gated_residual)
-                    .arg(&mut sc.h)
-                    .arg(&sc.proj)
-                    .arg(&blk.fc2.b)
-                    .arg(&sc.mods)
-                    .arg(&ri)
-                    .arg(&di)
-                    .arg(&ti)
-                    .arg(&five)
-                    .launch(cfg1(rows * d))?;
+                gated_residual(
+                    st,
+                    &k.gated_residual,
+                    &mut sc.h,
+                    &sc.proj,
+                    &blk.fc2.b,
+                    &sc.mods,
+                    (rows, d, t, 5),
+                )?;
             }
         }
         lin(
@@ -920,6 +917,38 @@ unsafe fn modulate(
             .arg(xh)
             .arg(&half)
             .launch(cfg)?;
+    }
+    Ok(())
+}
+
+/// Launches `h += gate · (y + b)` with the gate at chunk `chunk` of each
+/// slot's `[6d]` modulation row.
+///
+/// # Safety
+/// `h` and `y` hold at least `rows · d` values, `b` `d`, `mods` the rows'
+/// slots' modulation rows.
+unsafe fn gated_residual(
+    st: &cudarc::driver::CudaStream,
+    f: &CudaFunction,
+    h: &mut CudaSlice<f32>,
+    y: &CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    mods: &CudaSlice<f32>,
+    (rows, d, frames, chunk): (usize, usize, usize, i32),
+) -> Result<(), CudaError> {
+    let (ri, di, ti) = (rows as i32, d as i32, frames as i32);
+    // SAFETY: as the caller promised.
+    unsafe {
+        st.launch_builder(f)
+            .arg(h)
+            .arg(y)
+            .arg(b)
+            .arg(mods)
+            .arg(&ri)
+            .arg(&di)
+            .arg(&ti)
+            .arg(&chunk)
+            .launch(cfg1(rows * d))?;
     }
     Ok(())
 }
