@@ -164,6 +164,12 @@ impl CudaBackend {
         self.generator.graph_fallback()
     }
 
+    /// Fixes the attention kernel's threads per query (4 or 8; `None`:
+    /// chosen per batch size).
+    pub fn set_attention_lanes(&mut self, lanes: Option<u32>) {
+        self.generator.set_attention_lanes(lanes);
+    }
+
     /// Waits for everything enqueued (for benchmarks and tests; counted as
     /// a host sync).
     pub fn synchronize(&mut self) -> Result<(), CudaError> {

@@ -24,6 +24,8 @@ pub struct Device {
     pub counters: BackendCounters,
     /// The precision of the generator's matrix products.
     pub precision: Precision,
+    /// Streaming multiprocessors of the device.
+    pub multiprocessors: usize,
     arch: &'static str,
     /// cuBLAS's workspace, given explicitly so cuBLAS never allocates
     /// while a graph is being captured.
@@ -96,6 +98,11 @@ impl Device {
             }
         }
         let (major, minor) = ctx.compute_capability()?;
+        let multiprocessors = ctx
+            .attribute(
+                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+            )
+            .map_or(1, |n| n.max(1) as usize);
         let arch = match (major, minor) {
             (9, _) => "sm_90",
             (8, 9) => "sm_89",
@@ -114,6 +121,7 @@ impl Device {
             },
             arch,
             precision: Precision::Fp32,
+            multiprocessors,
             _blas_workspace: workspace,
         })
     }

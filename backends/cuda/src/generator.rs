@@ -83,6 +83,7 @@ struct Kernels {
     gated_residual: CudaFunction,
     cond_kv: CudaFunction,
     attention: CudaFunction,
+    attention_wide: CudaFunction,
     sampler_update: CudaFunction,
     to_bf16: CudaFunction,
 }
@@ -100,6 +101,7 @@ impl Kernels {
             gated_residual: m.load_function("gated_residual")?,
             cond_kv: m.load_function("cond_kv")?,
             attention: m.load_function("attention")?,
+            attention_wide: m.load_function("attention_wide")?,
             sampler_update: m.load_function("sampler_update")?,
             to_bf16: m.load_function("to_bf16")?,
         })
@@ -167,6 +169,8 @@ pub struct GpuGenerator {
     cond_qkv: CudaSlice<f32>,
     /// A stand-in for kernels' bf16 output when they write f32.
     no_half: CudaSlice<u16>,
+    /// Threads per query in attention: 4, 8, or chosen per batch (`None`).
+    attention_lanes: Option<u32>,
     use_graphs: bool,
     graphs: HashMap<(usize, i32, u32), OwnedGraph>,
     graph_pointers: [u64; 3],
@@ -249,6 +253,7 @@ impl GpuGenerator {
             pooled_in: dev.zeros(d)?,
             cond_qkv: dev.zeros(COND_TOKENS * 3 * d)?,
             no_half: dev.zeros(1)?,
+            attention_lanes: None,
             use_graphs: true,
             graphs: HashMap::new(),
             graph_pointers: [0; 3],
@@ -644,11 +649,34 @@ impl GpuGenerator {
                 .arg(&ti)
                 .launch(cfg1(rows * d))?;
         }
-        // generator.cu: one block per (slot, head), four threads per query.
-        let attn_cfg = LaunchConfig {
-            grid_dim: ((s * cfg.heads) as u32, 1, 1),
-            block_dim: ((4 * t) as u32, 1, 1),
-            shared_mem_bytes: 0,
+        // generator.cu: four threads per query and one block per (slot,
+        // head) for full batches; eight threads per query and up to 64
+        // queries per block (more, smaller blocks) while those still fit
+        // in one wave over the device's multiprocessors.
+        let wide_per_block = t.min(64);
+        let wide_blocks = s * cfg.heads * t.div_ceil(wide_per_block);
+        let wide = match self.attention_lanes {
+            Some(lanes) => lanes == 8,
+            None => wide_blocks <= dev.multiprocessors,
+        };
+        let (attention, attn_cfg) = if wide {
+            (
+                &k.attention_wide,
+                LaunchConfig {
+                    grid_dim: (wide_blocks as u32, 1, 1),
+                    block_dim: ((8 * wide_per_block) as u32, 1, 1),
+                    shared_mem_bytes: 0,
+                },
+            )
+        } else {
+            (
+                &k.attention,
+                LaunchConfig {
+                    grid_dim: ((s * cfg.heads) as u32, 1, 1),
+                    block_dim: ((4 * t) as u32, 1, 1),
+                    shared_mem_bytes: 0,
+                },
+            )
         };
         let (hi, depth) = (cfg.heads as i32, cfg.depth as i32);
         for (bi, blk) in self.blocks.iter().enumerate() {
@@ -693,7 +721,7 @@ impl GpuGenerator {
             // SAFETY: see above; the conditioning store holds `depth`
             // blocks of keys and values per conditioning index.
             unsafe {
-                st.launch_builder(&k.attention)
+                st.launch_builder(attention)
                     .arg(&sc.qkv)
                     .arg(&store.kv)
                     .arg(&sc.params)
@@ -840,6 +868,13 @@ impl GpuGenerator {
     /// Why graphs were given up for plain launches, if they were.
     pub fn graph_fallback(&self) -> Option<&str> {
         self.graph_fallback.as_deref()
+    }
+
+    /// Fixes the attention kernel's threads per query (4 or 8; `None`:
+    /// chosen per batch size), for tests of both variants.
+    pub fn set_attention_lanes(&mut self, lanes: Option<u32>) {
+        self.attention_lanes = lanes;
+        self.graphs.clear();
     }
 
     /// Captures and replays the step as CUDA graphs (on by default) or

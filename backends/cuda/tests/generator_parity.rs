@@ -106,12 +106,22 @@ fn one_batched_step_matches_the_cpu_in_fp32() {
     let w = weights();
     for sampler in [SamplerKind::Ode, SamplerKind::SDE] {
         let cpu = one_step(&mut CpuBackend::new(&w).unwrap(), sampler);
-        let mut cuda = CudaBackend::new(&w, 0).unwrap();
-        let gpu = one_step(&mut cuda, sampler);
-        for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
-            let (rel, max) = errors(g, c);
-            println!("{sampler:?} slot {i}: relative L2 {rel:.3e}, max abs {max:.3e}");
-            assert!(rel <= 1e-5, "{sampler:?} slot {i}: relative L2 {rel}");
+        // Both attention variants: eight threads per query (what small
+        // batches get) and four (full batches of large models).
+        for lanes in [8, 4] {
+            let mut cuda = CudaBackend::new(&w, 0).unwrap();
+            cuda.set_attention_lanes(Some(lanes));
+            let gpu = one_step(&mut cuda, sampler);
+            for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+                let (rel, max) = errors(g, c);
+                println!(
+                    "{sampler:?} {lanes} lanes slot {i}: relative L2 {rel:.3e}, max abs {max:.3e}"
+                );
+                assert!(
+                    rel <= 1e-5,
+                    "{sampler:?} {lanes} lanes slot {i}: relative L2 {rel}"
+                );
+            }
         }
     }
 }

@@ -219,40 +219,45 @@ extern "C" __global__ void cond_kv(const float* qkv, const float* b, float* kv, 
     kv[i] = qkv[tok * 3 * d + d + j] + b[d + j];
 }
 
-// Attention, one block per (slot, head): every query frame is served by
-// LANES adjacent threads, each holding every LANES-th of its dimensions
-// (so neighbouring threads read neighbouring shared-memory words; partial
-// dot products meet through two shuffles). Keys and values pass
-// through shared memory KEY_TILE at a time, read once for all the block's
-// queries; per tile each query takes its scores' maximum, rescales its
-// running sums once and adds the tile (online softmax). Keys: the slot's
-// conditioning tokens, then its own frames. HEAD_DIM is defined by the host
-// for the model being run; blockDim.x = LANES * frames.
+// Attention. Every query frame is served by L adjacent threads, each
+// holding every L-th of its dimensions (neighbouring threads read
+// neighbouring shared-memory words; partial dot products meet through
+// shuffles). A block serves blockDim.x / L consecutive queries of one
+// (slot, head). Keys and values pass through shared memory KEY_TILE at a
+// time, read once for all the block's queries; per tile each query takes
+// its scores' maximum, rescales its running sums once and adds the tile
+// (online softmax). Keys: the slot's conditioning tokens, then its own
+// frames. HEAD_DIM is defined by the host for the model being run. Four
+// threads per query suit full batches; eight, with more blocks, small ones.
 #ifndef HEAD_DIM
 #define HEAD_DIM 64
 #endif
-#define LANES 4
-#define PART (HEAD_DIM / LANES)
 #define KEY_TILE 32
-extern "C" __global__ void attention(const float* qkv, const float* cond, const unsigned* p,
-                                     float* out, int d, int heads, int frames, int depth,
-                                     int block_index, unsigned short* outh, int half) {
+template <int L>
+__device__ __forceinline__ void attention_impl(const float* qkv, const float* cond,
+                                               const unsigned* p, float* out, int d, int heads,
+                                               int frames, int depth, int block_index,
+                                               unsigned short* outh, int half) {
+    const int part = HEAD_DIM / L;
     __shared__ float ks[KEY_TILE][HEAD_DIM];
     __shared__ float vs[KEY_TILE][HEAD_DIM];
-    int h = blockIdx.x % heads;
-    int slot = blockIdx.x / heads;
-    int lane = threadIdx.x % LANES;
-    int i = threadIdx.x / LANES;
+    int per_block = blockDim.x / L;
+    int chunks = (frames + per_block - 1) / per_block;
+    int chunk = blockIdx.x % chunks;
+    int h = (blockIdx.x / chunks) % heads;
+    int slot = blockIdx.x / (chunks * heads);
+    int lane = threadIdx.x % L;
+    int i = chunk * per_block + threadIdx.x / L;
     int keys = COND_TOKENS + frames;
     float scale = 1.0f / sqrtf((float)HEAD_DIM);
     const float* kv = cond + ((size_t)p[slot * PARAM_WORDS + 1] * depth + block_index) *
                                  COND_TOKENS * 2 * d;
     const float* own = qkv + (size_t)slot * frames * 3 * d;
     bool active = i < frames;
-    float q[PART], o[PART];
+    float q[HEAD_DIM / L], o[HEAD_DIM / L];
 #pragma unroll
-    for (int e = 0; e < PART; ++e) {
-        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + e * LANES + lane] : 0.0f;
+    for (int e = 0; e < part; ++e) {
+        q[e] = active ? own[(size_t)i * 3 * d + h * HEAD_DIM + e * L + lane] : 0.0f;
         o[e] = 0.0f;
     }
     float m = -3.402823466e38f, l = 0.0f;
@@ -274,23 +279,23 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
         for (int j = 0; j < KEY_TILE; ++j) {
             float acc = 0.0f;
 #pragma unroll
-            for (int e = 0; e < PART; ++e) acc += q[e] * ks[j][e * LANES + lane];
-            acc += __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc += __shfl_xor_sync(0xffffffffu, acc, 2);
+            for (int e = 0; e < part; ++e) acc += q[e] * ks[j][e * L + lane];
+#pragma unroll
+            for (int w = 1; w < L; w <<= 1) acc += __shfl_xor_sync(0xffffffffu, acc, w);
             s[j] = j < n ? acc * scale : -3.402823466e38f;
             mx = fmaxf(mx, s[j]);
         }
         float corr = expf(m - mx);
         l = l * corr;
 #pragma unroll
-        for (int e = 0; e < PART; ++e) o[e] = o[e] * corr;
+        for (int e = 0; e < part; ++e) o[e] = o[e] * corr;
 #pragma unroll
         for (int j = 0; j < KEY_TILE; ++j) {
             if (j < n) {
                 float pj = expf(s[j] - mx);
                 l += pj;
 #pragma unroll
-                for (int e = 0; e < PART; ++e) o[e] += pj * vs[j][e * LANES + lane];
+                for (int e = 0; e < part; ++e) o[e] += pj * vs[j][e * L + lane];
             }
         }
         m = mx;
@@ -299,12 +304,25 @@ extern "C" __global__ void attention(const float* qkv, const float* cond, const 
     if (active) {
         size_t at = ((size_t)slot * frames + i) * d + h * HEAD_DIM + lane;
 #pragma unroll
-        for (int e = 0; e < PART; ++e) {
+        for (int e = 0; e < part; ++e) {
             float v = o[e] / l;
-            if (half) outh[at + e * LANES] = bf16_bits(v);
-            else out[at + e * LANES] = v;
+            if (half) outh[at + e * L] = bf16_bits(v);
+            else out[at + e * L] = v;
         }
     }
+}
+
+extern "C" __global__ void attention(const float* qkv, const float* cond, const unsigned* p,
+                                     float* out, int d, int heads, int frames, int depth,
+                                     int block_index, unsigned short* outh, int half) {
+    attention_impl<4>(qkv, cond, p, out, d, heads, frames, depth, block_index, outh, half);
+}
+
+extern "C" __global__ void attention_wide(const float* qkv, const float* cond,
+                                          const unsigned* p, float* out, int d, int heads,
+                                          int frames, int depth, int block_index,
+                                          unsigned short* outh, int half) {
+    attention_impl<8>(qkv, cond, p, out, d, heads, frames, depth, block_index, outh, half);
 }
 
 // The sampler update of every slot, in place in its latent buffer:
