@@ -588,6 +588,29 @@ pub fn bars_png(
     })
 }
 
+/// A chart with one labelled row per name (top to bottom) over ms.
+type RowChart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordi32>>,
+>;
+
+/// The axes and grid of a row chart: row names on the left, `x_desc` below.
+fn draw_row_mesh(chart: &mut RowChart<'_, '_>, names: &[String], x_desc: &str) -> DrawResult {
+    let label = |v: &SegmentValue<i32>| row_label(names, v);
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(names.len().max(1))
+        .y_label_formatter(&label)
+        .x_desc(x_desc)
+        .x_label_formatter(&whole)
+        .label_style((SANS, 14))
+        .axis_desc_style((SANS, 15))
+        .draw()?;
+    Ok(())
+}
+
 fn draw_bars(
     root: &Area<'_>,
     title: &str,
@@ -610,17 +633,7 @@ fn draw_bars(
         .x_label_area_size(45)
         .y_label_area_size(name_width(names.iter().map(String::as_str)))
         .build_cartesian_2d(0.0..x_end, rows_axis(rows.len()))?;
-    let label = |v: &SegmentValue<i32>| row_label(&names, v);
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(rows.len().max(1))
-        .y_label_formatter(&label)
-        .x_desc("audible first (ms)")
-        .x_label_formatter(&whole)
-        .label_style((SANS, 14))
-        .axis_desc_style((SANS, 15))
-        .draw()?;
+    draw_row_mesh(&mut chart, &names, "audible first (ms)")?;
     let text = (SANS, 13).into_font();
     for (i, (_, p50, max)) in rows.iter().enumerate() {
         let y = n - 1 - i as i32;
@@ -713,17 +726,7 @@ fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget)]) -> DrawR
         .x_label_area_size(45)
         .y_label_area_size(name_width(names.iter().map(String::as_str)))
         .build_cartesian_2d(0.0..largest * 1.2, rows_axis(rows.len()))?;
-    let label = |v: &SegmentValue<i32>| row_label(&names, v);
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(rows.len().max(1))
-        .y_label_formatter(&label)
-        .x_desc("time to first heard (ms)")
-        .x_label_formatter(&whole)
-        .label_style((SANS, 14))
-        .axis_desc_style((SANS, 15))
-        .draw()?;
+    draw_row_mesh(&mut chart, &names, "time to first heard (ms)")?;
     let text = (SANS, 13).into_font();
     for (i, (_, budget)) in rows.iter().enumerate() {
         let y = n - 1 - i as i32;

@@ -8,15 +8,13 @@
 //! squared windows of the frames that exist in the window, so the gain is
 //! the same at the window's edges as in its middle.
 
-use earshot_engine::model::config::{BINS, N_FFT, STFT_HOP};
+use earshot_engine::model::config::{BINS, N_FFT};
+use earshot_engine::model::stft;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner};
 use std::sync::Arc;
 
-/// Offset of a frame's first sample before its hop cell.
-pub const FRAME_OFFSET: i64 = (N_FFT as i64 - STFT_HOP as i64) / 2;
-/// Largest magnitude a bin may take (as in Vocos).
-pub const MAX_MAGNITUDE: f32 = 100.0;
+pub use stft::{FRAME_OFFSET, MAX_MAGNITUDE};
 
 /// A reusable inverse FFT with its buffers.
 pub struct Istft {
@@ -44,9 +42,7 @@ impl Istft {
     pub fn new() -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_inverse(N_FFT);
         let scratch = fft.make_scratch_vec();
-        let window = (0..N_FFT)
-            .map(|n| 0.5 - 0.5 * (std::f32::consts::TAU * n as f32 / N_FFT as f32).cos())
-            .collect();
+        let window = stft::hann_window();
         Self {
             fft,
             spectrum: vec![Complex::default(); BINS],
@@ -83,19 +79,7 @@ impl Istft {
     /// The sum of squared windows at local sample `s` over the frames
     /// `0..frames` of a window.
     pub fn envelope(&self, s: i64, frames: i64) -> f32 {
-        let hop = STFT_HOP as i64;
-        let first = (s + FRAME_OFFSET - N_FFT as i64 + 1).div_euclid(hop).max(0);
-        let last = (s + FRAME_OFFSET).div_euclid(hop).min(frames - 1);
-        (first..=last)
-            .map(|j| {
-                let n = s - (j * hop - FRAME_OFFSET);
-                if (0..N_FFT as i64).contains(&n) {
-                    self.window[n as usize].powi(2)
-                } else {
-                    0.0
-                }
-            })
-            .sum()
+        stft::envelope(&self.window, s, frames)
     }
 }
 

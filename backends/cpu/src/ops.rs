@@ -1,7 +1,6 @@
 //! Elementwise and row-wise operations shared by the generator and decoder.
 
-/// Layer-norm epsilon of every norm in the reference model.
-pub const LN_EPS: f32 = 1e-6;
+pub use earshot_engine::model::config::LN_EPS;
 
 /// A linear layer: packed weight plus bias.
 #[derive(Debug, Clone)]

@@ -29,10 +29,12 @@ use cudarc::driver::{
     CudaFunction, CudaSlice, CudaView, CudaViewMut, DriverError, LaunchConfig, PushKernelArg,
 };
 use earshot_engine::model::ModelWeights;
+use earshot_engine::model::config::LN_EPS;
 use earshot_engine::model::config::{
     BINS, CHANNELS, DECODER_KERNEL, DECODER_MLP_RATIO, HOP, LATENT_CHANNELS, N_FFT, STFT_HOP,
     STFT_PER_LATENT,
 };
+use earshot_engine::model::stft::{FRAME_OFFSET, MAX_MAGNITUDE, envelope, hann_window};
 use earshot_engine::model::tensors::decoder_block;
 use std::ops::Range;
 
@@ -42,13 +44,6 @@ use std::ops::Range;
 pub const KERNEL_SOURCE: &str = include_str!("kernels/decoder.cu");
 /// Half the convolution kernel: the context one convolution reads per side.
 const HALF: usize = DECODER_KERNEL / 2;
-/// Offset of an STFT frame's first sample before its hop cell (istft.rs).
-const FRAME_OFFSET: i64 = (N_FFT as i64 - STFT_HOP as i64) / 2;
-/// Largest magnitude a bin may take (istft.rs, as in Vocos).
-const MAX_MAGNITUDE: f32 = 100.0;
-/// Layer-norm epsilon of the reference model (ops.rs); also the floor of the
-/// window-sum envelope.
-const LN_EPS: f32 = 1e-6;
 /// Threads of the row-wise (layer-norm) kernels; a power of two.
 const NORM_THREADS: u32 = 128;
 /// Threads of the element-wise kernels.
@@ -160,31 +155,6 @@ fn tensor(
         )));
     }
     dev.upload(t)
-}
-
-/// The periodic Hann window, with the CPU's f32 expression (istft.rs).
-fn hann_window() -> Vec<f32> {
-    (0..N_FFT)
-        .map(|n| 0.5 - 0.5 * (std::f32::consts::TAU * n as f32 / N_FFT as f32).cos())
-        .collect()
-}
-
-/// The sum of squared windows at local sample `s` over STFT frames
-/// `0..frames`: the CPU's `Istft::envelope`, expression for expression.
-fn envelope(window: &[f32], s: i64, frames: i64) -> f32 {
-    let hop = STFT_HOP as i64;
-    let first = (s + FRAME_OFFSET - N_FFT as i64 + 1).div_euclid(hop).max(0);
-    let last = (s + FRAME_OFFSET).div_euclid(hop).min(frames - 1);
-    (first..=last)
-        .map(|j| {
-            let n = s - (j * hop - FRAME_OFFSET);
-            if (0..N_FFT as i64).contains(&n) {
-                window[n as usize].powi(2)
-            } else {
-                0.0
-            }
-        })
-        .sum()
 }
 
 /// `cos, sin(2π k / N)` for `k < N/2`, computed in f64 and rounded once.

@@ -37,6 +37,8 @@ pub const TIME_FREQ_DIM: usize = 256;
 pub const MLP_RATIO: usize = 4;
 /// Hidden size of a ConvNeXt block, as a multiple of the decoder width.
 pub const DECODER_MLP_RATIO: usize = 3;
+/// Layer-norm epsilon of every norm in the reference model.
+pub const LN_EPS: f32 = 1e-6;
 
 /// Where a decoder head output lives within one latent frame's row:
 /// `((r * CHANNELS + ch) * 2 + part) * BINS + bin` for STFT frame `r` of the

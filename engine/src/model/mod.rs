@@ -5,6 +5,7 @@
 pub mod config;
 pub mod init;
 pub mod knobs;
+pub mod stft;
 pub mod tensors;
 pub mod weights;
 
