@@ -253,6 +253,24 @@ pub fn check_conditioning(
     Ok(())
 }
 
+/// Checks that a host buffer for a whole latent window (`what`: read-back
+/// or write) holds `config.window_len()` values.
+pub fn check_window_len(
+    config: &ModelConfig,
+    what: &'static str,
+    found: usize,
+) -> Result<(), BackendError> {
+    let expected = config.window_len();
+    if found != expected {
+        return Err(BackendError::WrongLength {
+            what,
+            expected,
+            found,
+        });
+    }
+    Ok(())
+}
+
 /// Checks a batch's knob rows: one row of `KNOB_COUNT` per slot.
 pub fn check_knob_rows(batch: &StepBatch) -> Result<(), BackendError> {
     let expected = batch.slots.len() * crate::model::config::KNOB_COUNT;

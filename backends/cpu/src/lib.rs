@@ -202,26 +202,14 @@ impl Backend for CpuBackend {
 
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let x = self.latents(handle)?;
-        if out.len() != x.len() {
-            return Err(BackendError::WrongLength {
-                what: "latent read-back",
-                expected: x.len(),
-                found: out.len(),
-            });
-        }
+        earshot_engine::backend::check_window_len(&self.config, "latent read-back", out.len())?;
         out.copy_from_slice(x);
         Ok(())
     }
 
     fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        let len = self.latents(handle)?.len();
-        if values.len() != len {
-            return Err(BackendError::WrongLength {
-                what: "latent write",
-                expected: len,
-                found: values.len(),
-            });
-        }
+        self.latents(handle)?;
+        earshot_engine::backend::check_window_len(&self.config, "latent write", values.len())?;
         self.latents[handle.index() as usize].copy_from_slice(values);
         Ok(())
     }

@@ -336,14 +336,8 @@ impl Backend for CudaBackend {
 
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let i = self.check_latent(handle)?;
+        earshot_engine::backend::check_window_len(&self.cfg, "latent read-back", out.len())?;
         let n = self.cfg.window_len();
-        if out.len() != n {
-            return Err(BackendError::WrongLength {
-                what: "latent read-back",
-                expected: n,
-                found: out.len(),
-            });
-        }
         self.dev
             .stream
             .memcpy_dtoh(&self.pool.slice(i * n..(i + 1) * n), out)
@@ -355,14 +349,8 @@ impl Backend for CudaBackend {
 
     fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
         let i = self.check_latent(handle)?;
+        earshot_engine::backend::check_window_len(&self.cfg, "latent write", values.len())?;
         let n = self.cfg.window_len();
-        if values.len() != n {
-            return Err(BackendError::WrongLength {
-                what: "latent write",
-                expected: n,
-                found: values.len(),
-            });
-        }
         self.dev
             .stream
             .memcpy_htod(values, &mut self.pool.slice_mut(i * n..(i + 1) * n))
