@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::conditioning::{CommittedConditioning, PromptEncoder};
 use crate::frames::SampleFrames;
 use crate::knobs::{KnobError, KnobState};
+use crate::rt_knobs::{RtKnobReceivers, RtKnobSender, rt_knob_queue};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Knob values and the time of the last inbound change.
@@ -117,6 +118,9 @@ pub struct Control {
     /// The encoder, behind its own lock: encodes serialize among
     /// themselves, never under the state lock.
     encoder: Arc<Mutex<Option<Box<dyn PromptEncoder>>>>,
+    /// The runner's ends of the real-time knob queues, drained at each
+    /// snapshot.
+    rt_knobs: Arc<Mutex<RtKnobReceivers>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -133,7 +137,55 @@ impl Control {
             clock,
             acks: AckHub::new(),
             encoder: Arc::new(Mutex::new(None)),
+            rt_knobs: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// A queue for knob changes from a real-time thread, with room for
+    /// `capacity` changes between two snapshots. Changes sent on it are
+    /// committed (and acknowledged, Received at the time they were meant
+    /// for) at the runner's next snapshot, or at [`drain_rt_knobs`]
+    /// (Self::drain_rt_knobs).
+    pub fn rt_knobs(&self, capacity: usize) -> RtKnobSender {
+        let (tx, rx) = rt_knob_queue(capacity);
+        self.rt_knobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(rx);
+        tx
+    }
+
+    /// How many real-time knob queues are open.
+    pub fn rt_knob_queues(&self) -> usize {
+        self.rt_knobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Commits every knob change waiting in the real-time queues, in the
+    /// order each queue got them. Queues whose sender is gone are dropped
+    /// once empty.
+    pub fn drain_rt_knobs(&self) {
+        let mut queues = self.rt_knobs.lock().unwrap_or_else(|p| p.into_inner());
+        if queues.iter().all(|q| q.is_empty()) {
+            queues.retain(|q| !q.is_abandoned());
+            return;
+        }
+        let mut s = self.lock();
+        for queue in queues.iter_mut() {
+            while let Ok(event) = queue.pop() {
+                // Checked at send; a refusal here would change nothing.
+                if let Ok(changed) = s.knobs.set_index(event.knob, event.value) {
+                    if changed {
+                        s.last_activity = Some(event.at);
+                    }
+                    self.ack_commit(AckKind::Knob, s.knobs.epoch(), event.at);
+                }
+            }
+        }
+        drop(s);
+        queues.retain(|q| !q.is_abandoned() || !q.is_empty());
     }
 
     /// Emits the Received and Committed acks of a commit; called under the
@@ -304,8 +356,10 @@ impl Control {
         true
     }
 
-    /// Copies the state into `into` (reusing its memory) under the lock.
+    /// Commits the real-time queues' changes, then copies the state into
+    /// `into` (reusing its memory) under the lock.
     pub fn snapshot(&self, into: &mut ControlState) {
+        self.drain_rt_knobs();
         into.clone_from(&self.lock());
     }
 }

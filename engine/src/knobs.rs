@@ -42,6 +42,24 @@ pub enum KnobError {
     },
 }
 
+/// Why a knob change from a real-time thread was refused; nothing
+/// changed. `Copy` and free of allocation, unlike [`KnobError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RtKnobError {
+    /// No knob has this index.
+    #[error("no knob #{0}")]
+    UnknownKnob(usize),
+    /// NaN or an infinity.
+    #[error("knob #{0} got a non-finite value")]
+    NotFinite(usize),
+    /// Outside the knob's range.
+    #[error("knob #{0} got a value outside its range")]
+    OutOfRange(usize),
+    /// The queue to the runner is full: the change was not sent.
+    #[error("the real-time knob queue is full")]
+    Full,
+}
+
 /// A knob's normalized value: one for every step, or one per step.
 #[derive(Debug, PartialEq)]
 pub enum KnobCurve {
@@ -199,6 +217,27 @@ impl KnobState {
         let (i, spec) = Self::lookup(name)?;
         let v = Self::check(spec, value)?;
         Ok(self.commit(i, KnobCurve::Scalar(v)))
+    }
+
+    /// Sets the knob at `index` (its place in [`KNOBS`]) to one value for
+    /// every step; like [`set`](Self::set) without the name lookup.
+    pub fn set_index(&mut self, index: usize, value: f32) -> Result<bool, KnobError> {
+        let spec = KNOBS
+            .get(index)
+            .ok_or_else(|| KnobError::UnknownKnob(format!("#{index}")))?;
+        let v = Self::check(spec, value)?;
+        Ok(self.commit(index, KnobCurve::Scalar(v)))
+    }
+
+    /// Checks a value for the knob at `index` without changing anything:
+    /// what [`set_index`](Self::set_index) would refuse, without allocating.
+    pub fn validate(index: usize, value: f32) -> Result<(), RtKnobError> {
+        let spec = KNOBS.get(index).ok_or(RtKnobError::UnknownKnob(index))?;
+        match Self::check(spec, value) {
+            Ok(_) => Ok(()),
+            Err(KnobError::NotFinite { .. }) => Err(RtKnobError::NotFinite(index)),
+            Err(_) => Err(RtKnobError::OutOfRange(index)),
+        }
     }
 
     /// Sets a knob to one value per denoise step.

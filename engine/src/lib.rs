@@ -32,6 +32,7 @@ pub mod offline;
 pub mod patch;
 pub mod playback;
 pub mod rng;
+pub mod rt_knobs;
 pub mod runner;
 pub mod sampler;
 pub mod sim;
