@@ -13,14 +13,13 @@
 
 pub use earshot_cpu as cpu;
 pub use earshot_cuda as cuda;
+pub use earshot_embed as embed;
+pub use earshot_embed::{backend_choice, model, prompt};
 pub use earshot_engine as engine;
 pub use earshot_golden as golden;
 
-pub mod backend_choice;
 pub mod cost_profile;
 pub mod midi;
-pub mod model;
 pub mod osc;
-pub mod prompt;
 pub mod sinks;
 pub mod wav;

@@ -4,7 +4,8 @@ use earshot_engine::Backend;
 use earshot_engine::model::ModelWeights;
 
 /// A backend the command line can pick with `--backend`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum BackendKind {
     /// The CPU reference backend: exact, always available.
     #[default]
@@ -40,4 +41,40 @@ pub fn make_backend(
         )?),
         BackendKind::CudaFp32 => Box::new(earshot_cuda::CudaBackend::new(weights, 0)?),
     })
+}
+
+impl BackendKind {
+    /// Every backend, in the order of their names.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Cpu, BackendKind::Cuda, BackendKind::CudaFp32];
+
+    /// The name `--backend` and configs use: `cpu`, `cuda`, `cuda-fp32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Cuda => "cuda",
+            BackendKind::CudaFp32 => "cuda-fp32",
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A backend name that is not one of [`BackendKind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown backend {0:?} (cpu, cuda or cuda-fp32)")]
+pub struct UnknownBackend(pub String);
+
+impl std::str::FromStr for BackendKind {
+    type Err = UnknownBackend;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BackendKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownBackend(s.to_owned()))
+    }
 }

@@ -1,0 +1,222 @@
+//! An engine built from a config, its runner started and stopped on
+//! demand, and every control call of the engine in one place.
+
+use crate::backend_choice::make_backend;
+use crate::config::EngineConfig;
+use crate::error::EmbedError;
+use crate::processor::Processor;
+use crate::prompt::TextPrompt;
+use crate::resample::HostResampler;
+use earshot_engine::ack::AckEvent;
+use earshot_engine::clock::{Clock, RealClock};
+use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::control::{Control, KnobCommit};
+use earshot_engine::frames::SampleFrames;
+use earshot_engine::lead::LeadConfig;
+use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
+use earshot_engine::model::{ModelConfig, ModelWeights};
+use earshot_engine::playback::{PlaybackConfig, PlaybackStats, playback};
+use earshot_engine::runner::thread::{RunnerReport, RunnerThread};
+use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
+use earshot_engine::stream::StreamConfig;
+use earshot_engine::trace::NullTrace;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// How long dropping a running engine waits for its runner.
+const DROP_STOP: Duration = Duration::from_secs(2);
+
+/// An earshot engine inside a host: the weights, the control plane and,
+/// while started, the runner thread. Control calls may come from any
+/// thread but the audio thread (they take the state lock for
+/// microseconds; `set_prompt` encodes on the calling thread).
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    weights: ModelWeights,
+    clock: Arc<RealClock>,
+    control: Control,
+    /// Why prompts are off, when they are.
+    prompts_off: Option<String>,
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    runner: RunnerThread,
+    stats: PlaybackStats,
+}
+
+impl Engine {
+    /// Checks `config`, loads or generates the weights, checks that the
+    /// backend can be made, and loads the text encoder when it can (without
+    /// it prompts are refused with the reason). Slow: the model is built
+    /// here, not on the audio thread.
+    pub fn new(config: EngineConfig) -> Result<Self, EmbedError> {
+        config.check()?;
+        let weights = crate::model::load_or_init(
+            config.weights.as_deref(),
+            config.size,
+            config.weights_seed,
+        )?;
+        // Fail here, not at start, when the backend cannot run (no GPU).
+        drop(make_backend(config.backend, &weights)?);
+        let clock = Arc::new(RealClock::new(SAMPLE_RATE));
+        let control = Control::new(config.steps as usize, Arc::clone(&clock) as Arc<dyn Clock>);
+        let prompts_off = match TextPrompt::new(&weights, config.text_model.as_deref()) {
+            Ok(encoder) => {
+                control.set_encoder(Box::new(encoder));
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        Ok(Self {
+            config,
+            weights,
+            clock,
+            control,
+            prompts_off,
+            running: None,
+        })
+    }
+
+    /// Builds the backend and the playback buffer, spawns the runner
+    /// thread, and hands back the processor for the host's audio thread.
+    /// Knob values, curves and the prompt carry over from before a stop.
+    pub fn start(&mut self) -> Result<Processor, EmbedError> {
+        if self.running.is_some() {
+            return Err(EmbedError::AlreadyRunning);
+        }
+        let backend = make_backend(self.config.backend, &self.weights)?;
+        let width = backend.config().width;
+        let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;
+        let resampler = (self.config.sample_rate != SAMPLE_RATE)
+            .then(|| HostResampler::new(self.config.sample_rate))
+            .transpose()?;
+        let runner_config = RunnerConfig {
+            stream: StreamConfig {
+                steps: self.config.steps,
+                sampler: self.config.sampler,
+                queue_cap: 1,
+                seed: self.config.seed,
+            },
+            lead: LeadConfig {
+                floor: self.config.lead_floor,
+                ..LeadConfig::default()
+            },
+            ..RunnerConfig::default()
+        };
+        let parts = RunnerParts {
+            backend,
+            writer,
+            control: self.control.clone(),
+            clock: Arc::clone(&self.clock) as Arc<dyn Clock>,
+            trace: Box::new(NullTrace),
+            conditioning: ConditioningInput::null(width),
+        };
+        let runner =
+            RunnerThread::spawn(Runner::new(runner_config, parts)?).map_err(EmbedError::Spawn)?;
+        self.running = Some(Running {
+            runner,
+            stats: stats.clone(),
+        });
+        Ok(Processor {
+            output,
+            knobs: self.control.rt_knobs(self.config.rt_knob_capacity),
+            clock: Arc::clone(&self.clock),
+            stats,
+            sample_rate: self.config.sample_rate,
+            channels: self.config.channels,
+            max_block: self.config.max_block,
+            block: vec![0.0; self.config.max_block * CHANNELS].into_boxed_slice(),
+            resampler,
+        })
+    }
+
+    /// Stops the runner, waiting at most `timeout` (a runner stuck in a
+    /// stalled tick is left behind and reported, never joined forever).
+    /// The processor keeps playing what was written, then silence.
+    pub fn stop(&mut self, timeout: Duration) -> Result<RunnerReport, EmbedError> {
+        let running = self.running.take().ok_or(EmbedError::NotRunning)?;
+        Ok(running.runner.stop_report(timeout)?)
+    }
+
+    /// Whether the runner is started and still running (it ends by itself
+    /// only when the backend fails).
+    pub fn is_running(&self) -> bool {
+        self.running
+            .as_ref()
+            .is_some_and(|r| !r.runner.is_finished())
+    }
+
+    /// The config the engine was built from.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The model's geometry.
+    pub fn model(&self) -> &ModelConfig {
+        self.weights.config()
+    }
+
+    /// The control plane, for what this facade does not wrap.
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// The playback counters of the current run.
+    pub fn stats(&self) -> Option<&PlaybackStats> {
+        self.running.as_ref().map(|r| &r.stats)
+    }
+
+    /// Sets a knob by name (see `earshot_engine::model::knobs::KNOBS`).
+    pub fn set_knob(&self, name: &str, value: f32) -> Result<KnobCommit, EmbedError> {
+        Ok(self.control.set_knob(name, value)?)
+    }
+
+    /// Sets a knob's per-step curve (one value per denoise step).
+    pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<KnobCommit, EmbedError> {
+        Ok(self.control.set_curve(name, values)?)
+    }
+
+    /// Changes the prompt: encodes on the calling thread (milliseconds),
+    /// then commits; returns the conditioning epoch.
+    pub fn set_prompt(&self, prompt: &str) -> Result<u64, EmbedError> {
+        if let Some(why) = &self.prompts_off {
+            return Err(EmbedError::NoPrompts(why.clone()));
+        }
+        Ok(self.control.set_prompt(prompt)?)
+    }
+
+    /// Why prompts are off, when they are.
+    pub fn prompts_off(&self) -> Option<&str> {
+        self.prompts_off.as_deref()
+    }
+
+    /// Arms the loop band `[a, b)` in the model's sample frames of the
+    /// playback timeline (the processor's playhead counts them).
+    pub fn arm_band(&self, a: SampleFrames, b: SampleFrames) -> Result<bool, EmbedError> {
+        Ok(self.control.arm_band(a, b)?)
+    }
+
+    /// Disarms the loop band; returns whether one was armed.
+    pub fn disarm_band(&self) -> bool {
+        self.control.disarm_band()
+    }
+
+    /// Ack events of every change from now on.
+    pub fn subscribe_acks(&self) -> Receiver<AckEvent> {
+        self.control.subscribe_acks()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            // Nothing to report to from a drop; a runner that does not stop
+            // in time is left behind rather than joined forever.
+            let _ = running.runner.stop(DROP_STOP);
+        }
+    }
+}
