@@ -1,0 +1,3 @@
+//! # earshot-ffi
+//!
+//! earshot's C ABI (work in progress).

@@ -1,0 +1,3 @@
+//! # earshot-clap
+//!
+//! earshot as a CLAP plugin (work in progress).
