@@ -1,0 +1,290 @@
+//! The plugin's main thread: its settings, the engine while the plugin is
+//! active (built and started in `activate`, stopped in `deactivate`), a
+//! loaded state applied to both, and the audio thread's band requests
+//! turned into engine calls.
+
+use crate::band::{Band, BandRequest};
+use crate::error::ActivateError;
+use crate::plugin::Shared;
+use crate::settings::Settings;
+use crate::state::SavedState;
+use clack_extensions::log::{HostLog, LogSeverity};
+use clack_extensions::params::{HostParams, ParamRescanFlags};
+use clack_plugin::prelude::*;
+use earshot_embed::{EmbedError, Engine, Processor};
+use earshot_engine::model::knobs::KNOBS;
+use std::cell::{Cell, RefCell};
+use std::ffi::CString;
+use std::time::Duration;
+
+/// How long `deactivate` waits for the runner thread; a runner stuck in a
+/// stalled tick is left behind and reported, never joined forever.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Band requests the audio thread can queue between two main-thread
+/// callbacks; only the last one matters, so a few are plenty.
+const BAND_QUEUE: usize = 16;
+
+/// The engine of an active plugin.
+#[derive(Debug)]
+struct Active {
+    engine: Engine,
+    bands: rtrb::Consumer<BandRequest>,
+}
+
+/// What the audio thread gets when the plugin is activated.
+#[derive(Debug)]
+pub struct Started {
+    /// The engine's processor.
+    pub processor: Processor,
+    /// Where band requests go.
+    pub bands: rtrb::Producer<BandRequest>,
+}
+
+/// The plugin's main-thread part. CLAP calls it from one thread only, so
+/// its state sits in cells; no borrow is held across a call to the host.
+pub struct MainThread<'a> {
+    host: HostMainThreadHandle<'a>,
+    shared: &'a Shared,
+    log: Option<HostLog>,
+    host_params: Option<HostParams>,
+    settings: RefCell<Settings>,
+    active: RefCell<Option<Active>>,
+    latency: Cell<u32>,
+}
+
+impl std::fmt::Debug for MainThread<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MainThread")
+            .field("settings", &self.settings)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> MainThread<'a> {
+    /// The main thread of a new instance, with default settings.
+    pub fn new(host: HostMainThreadHandle<'a>, shared: &'a Shared) -> Self {
+        let info = host.shared().info();
+        Self {
+            host,
+            shared,
+            log: info.get_extension(),
+            host_params: info.get_extension(),
+            settings: RefCell::new(Settings::default()),
+            active: RefCell::new(None),
+            latency: Cell::new(0),
+        }
+    }
+
+    /// The shared part.
+    pub fn shared(&self) -> &'a Shared {
+        self.shared
+    }
+
+    /// Builds the engine for the host's rate and largest block, gives it
+    /// the parameter values and the prompt, and starts its runner thread.
+    /// Slow (the weights are loaded or generated): CLAP calls `activate` on
+    /// the main thread, never on the audio thread.
+    pub fn start(&self, sample_rate: f64, max_frames: u32) -> Result<Started, ActivateError> {
+        let settings = self.settings.borrow().clone();
+        let mut engine = Engine::new(settings.model.engine_config(sample_rate, max_frames)?)?;
+        for (spec, value) in KNOBS.iter().zip(self.shared.values.all()) {
+            engine.set_knob(spec.name, value as f32)?;
+        }
+        let processor = engine.start()?;
+        self.latency
+            .set(u32::try_from(processor.latency()).unwrap_or(u32::MAX));
+        let (bands, consumer) = rtrb::RingBuffer::new(BAND_QUEUE);
+        let prompt_error = (!settings.prompt.is_empty())
+            .then(|| engine.set_prompt(&settings.prompt).err())
+            .flatten();
+        *self.active.borrow_mut() = Some(Active {
+            engine,
+            bands: consumer,
+        });
+        if let Some(e) = prompt_error {
+            self.prompt_refused(&e);
+        }
+        Ok(Started { processor, bands })
+    }
+
+    /// Stops the runner thread (waiting at most [`STOP_TIMEOUT`]) and drops
+    /// the engine.
+    pub fn stop(&self) {
+        let active = self.active.borrow_mut().take();
+        self.latency.set(0);
+        if let Some(mut active) = active
+            && let Err(e) = active.engine.stop(STOP_TIMEOUT)
+        {
+            self.log(LogSeverity::Error, &format!("stopping the engine: {e}"));
+        }
+    }
+
+    /// The fixed delay of the audio path in host frames (the resampler's;
+    /// 0 at 48 kHz or while inactive).
+    pub fn latency(&self) -> u32 {
+        self.latency.get()
+    }
+
+    /// The state the host saves.
+    pub fn saved_state(&self) -> SavedState {
+        SavedState {
+            settings: self.settings.borrow().clone(),
+            knobs: self.shared.values.all(),
+        }
+    }
+
+    /// Applies a loaded (and already checked) state. Parameter values and
+    /// a new prompt go to a running engine at once (the prompt is encoded
+    /// here, milliseconds); a new model, or clearing the prompt, needs a
+    /// new engine, so the host is asked to restart the plugin.
+    pub fn apply_state(&self, state: SavedState) {
+        let old = self.settings.replace(state.settings.clone());
+        for (knob, value) in state.knobs.into_iter().enumerate() {
+            self.shared.values.set(knob, value);
+        }
+        let new = &state.settings;
+        let restart = old.model != new.model || (new.prompt.is_empty() && !old.prompt.is_empty());
+        let mut prompt_error = None;
+        let mut restart_needed = false;
+        if let Some(active) = self.active.borrow().as_ref() {
+            for (spec, value) in KNOBS.iter().zip(state.knobs) {
+                // Checked when the state was read; a refusal changes nothing.
+                let _ = active.engine.set_knob(spec.name, value as f32);
+            }
+            if restart {
+                restart_needed = true;
+            } else if new.prompt != old.prompt {
+                prompt_error = active.engine.set_prompt(&new.prompt).err();
+            }
+        }
+        if let Some(e) = prompt_error {
+            self.prompt_refused(&e);
+        }
+        if restart_needed {
+            self.host.request_restart();
+        }
+        if let Some(params) = &self.host_params {
+            params.rescan(&self.host, ParamRescanFlags::VALUES);
+        }
+    }
+
+    /// Arms or disarms the band as the audio thread last asked. Runs on
+    /// the main thread when the host answers the audio thread's
+    /// `request_callback`.
+    pub fn apply_band_requests(&self) {
+        let outcome = {
+            let Ok(mut active) = self.active.try_borrow_mut() else {
+                return;
+            };
+            let Some(active) = active.as_mut() else {
+                return;
+            };
+            let mut last = None;
+            while let Ok(request) = active.bands.pop() {
+                last = Some(request);
+            }
+            match last {
+                None => Ok(()),
+                Some(request) => apply_band(&active.engine, request),
+            }
+        };
+        if let Err(e) = outcome {
+            self.log(LogSeverity::Warning, &format!("loop band refused: {e}"));
+        }
+    }
+
+    fn prompt_refused(&self, e: &EmbedError) {
+        self.log(
+            LogSeverity::Warning,
+            &format!("the prompt is kept in the state but not played: {e}"),
+        );
+    }
+
+    /// Logs through the host (stderr when it has no log).
+    fn log(&self, severity: LogSeverity, message: &str) {
+        let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+        match &self.log {
+            Some(log) => log.log(&self.host.shared(), severity, &text),
+            None => eprintln!("earshot-clap: {message}"),
+        }
+    }
+}
+
+/// Carries out a band request on a running engine. A band whose lap ended
+/// before the engine's playhead (the host looped while the request was on
+/// its way) is moved on by whole laps, so the engine wraps where the host
+/// does.
+pub fn apply_band(engine: &Engine, request: BandRequest) -> Result<(), EmbedError> {
+    match request {
+        BandRequest::Disarm => {
+            engine.disarm_band();
+            Ok(())
+        }
+        BandRequest::Arm(band) => {
+            let playhead = engine.stats().ok_or(EmbedError::NotRunning)?.playhead();
+            let Band { start, len } = band.ahead_of(playhead);
+            engine.arm_band(start, start + len).map(drop)
+        }
+    }
+}
+
+impl<'a> PluginMainThread<'a, Shared> for MainThread<'a> {
+    fn on_main_thread(&self) {
+        self.apply_band_requests();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earshot_embed::EngineConfig;
+    use earshot_engine::frames::SampleFrames;
+
+    /// Plays `frames` at about five times real time (the playhead moves
+    /// whether or not the runner kept up; the runner needs time to tick).
+    fn play(processor: &mut Processor, frames: u64) {
+        let (mut left, mut right) = ([0.0f32; 240], [0.0f32; 240]);
+        for _ in 0..frames / 240 {
+            processor.process(&mut [&mut left, &mut right]).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_late_band_request_loops_from_the_lap_the_playhead_is_in() {
+        let mut engine = Engine::new(EngineConfig {
+            max_block: 240,
+            ..EngineConfig::default()
+        })
+        .unwrap();
+        let mut processor = engine.start().unwrap();
+        play(&mut processor, 60_000);
+        // Asked for when the playhead was near 0: one-second laps from 0.
+        // The playhead is in the second lap now, so that lap is armed.
+        let band = Band {
+            start: SampleFrames(0),
+            len: SampleFrames(48_000),
+        };
+        apply_band(&engine, BandRequest::Arm(band)).unwrap();
+        let armed = Some((SampleFrames(48_000), SampleFrames(96_000)));
+        for _ in 0..200 {
+            if processor.stats().band() == armed {
+                break;
+            }
+            play(&mut processor, 240);
+        }
+        assert_eq!(processor.stats().band(), armed);
+        // Two more laps: the playhead wraps inside the band.
+        play(&mut processor, 96_000);
+        let playhead = processor.stats().playhead();
+        assert!((48_000..96_000).contains(&playhead.0), "{playhead:?}");
+        apply_band(&engine, BandRequest::Disarm).unwrap();
+        engine.stop(STOP_TIMEOUT).unwrap();
+        assert!(
+            apply_band(&engine, BandRequest::Arm(band)).is_err(),
+            "a stopped engine has no playhead to place the band by"
+        );
+    }
+}
