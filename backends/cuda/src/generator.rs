@@ -84,12 +84,15 @@ struct Kernels {
     cond_kv: CudaFunction,
     attention: CudaFunction,
     attention_wide: CudaFunction,
+    /// The tensor-core kernel (bf16 mode), when the head dimension is a
+    /// multiple of 16.
+    attention_mma: Option<CudaFunction>,
     sampler_update: CudaFunction,
     to_bf16: CudaFunction,
 }
 
 impl Kernels {
-    fn load(m: &Arc<CudaModule>) -> Result<Self, CudaError> {
+    fn load(m: &Arc<CudaModule>, head_dim: usize) -> Result<Self, CudaError> {
         Ok(Self {
             noise_init: m.load_function("noise_init")?,
             gather: m.load_function("gather")?,
@@ -102,6 +105,11 @@ impl Kernels {
             cond_kv: m.load_function("cond_kv")?,
             attention: m.load_function("attention")?,
             attention_wide: m.load_function("attention_wide")?,
+            attention_mma: if head_dim.is_multiple_of(16) {
+                Some(m.load_function("attention_mma")?)
+            } else {
+                None
+            },
             sampler_update: m.load_function("sampler_update")?,
             to_bf16: m.load_function("to_bf16")?,
         })
@@ -169,7 +177,8 @@ pub struct GpuGenerator {
     cond_qkv: CudaSlice<f32>,
     /// A stand-in for kernels' bf16 output when they write f32.
     no_half: CudaSlice<u16>,
-    /// Threads per query in attention: 4, 8, or chosen per batch (`None`).
+    /// The CUDA-core attention kernel with 4 or 8 threads per query, or
+    /// (`None`) the kernel chosen per precision and batch size.
     attention_lanes: Option<u32>,
     use_graphs: bool,
     graphs: HashMap<(usize, i32, u32), OwnedGraph>,
@@ -197,7 +206,7 @@ impl GpuGenerator {
         // kernel, so its per-thread query and output rows stay in registers.
         let source = format!("#define HEAD_DIM {}\n{SOURCE}", cfg.head_dim());
         let module = dev.compile("generator", &source)?;
-        let k = Kernels::load(&module)?;
+        let k = Kernels::load(&module, cfg.head_dim())?;
         let blocks = (0..cfg.depth)
             .map(|i| {
                 Ok(Block {
@@ -649,34 +658,55 @@ impl GpuGenerator {
                 .arg(&ti)
                 .launch(cfg1(rows * d))?;
         }
-        // generator.cu: four threads per query and one block per (slot,
-        // head) for full batches; eight threads per query and up to 64
-        // queries per block (more, smaller blocks) while those still fit
-        // in one wave over the device's multiprocessors.
-        let wide_per_block = t.min(64);
-        let wide_blocks = s * cfg.heads * t.div_ceil(wide_per_block);
-        let wide = match self.attention_lanes {
-            Some(lanes) => lanes == 8,
-            None => wide_blocks <= dev.multiprocessors,
+        // generator.cu: in bf16, the tensor-core kernel (a warp per 16
+        // queries, up to eight warps per block: one block per (slot, head)
+        // for every model's window, keys and values staged once), which
+        // adds the qkv bias itself.
+        // Otherwise four threads per query and one block per (slot, head)
+        // for full batches; eight threads per query and up to 64 queries
+        // per block (more, smaller blocks) while those still fit in one
+        // wave over the device's multiprocessors.
+        let mma = match (&k.attention_mma, self.attention_lanes) {
+            (Some(f), None) if half == 1 => Some(f),
+            _ => None,
         };
-        let (attention, attn_cfg) = if wide {
+        let (attention, attn_cfg) = if let Some(f) = mma {
+            let tiles = t.div_ceil(16);
+            let warps = tiles.min(8);
             (
-                &k.attention_wide,
+                f,
                 LaunchConfig {
-                    grid_dim: (wide_blocks as u32, 1, 1),
-                    block_dim: ((8 * wide_per_block) as u32, 1, 1),
+                    grid_dim: ((s * cfg.heads * tiles.div_ceil(warps)) as u32, 1, 1),
+                    block_dim: ((32 * warps) as u32, 1, 1),
                     shared_mem_bytes: 0,
                 },
             )
         } else {
-            (
-                &k.attention,
-                LaunchConfig {
-                    grid_dim: ((s * cfg.heads) as u32, 1, 1),
-                    block_dim: ((4 * t) as u32, 1, 1),
-                    shared_mem_bytes: 0,
-                },
-            )
+            let wide_per_block = t.min(64);
+            let wide_blocks = s * cfg.heads * t.div_ceil(wide_per_block);
+            let wide = match self.attention_lanes {
+                Some(lanes) => lanes == 8,
+                None => wide_blocks <= dev.multiprocessors,
+            };
+            if wide {
+                (
+                    &k.attention_wide,
+                    LaunchConfig {
+                        grid_dim: (wide_blocks as u32, 1, 1),
+                        block_dim: ((8 * wide_per_block) as u32, 1, 1),
+                        shared_mem_bytes: 0,
+                    },
+                )
+            } else {
+                (
+                    &k.attention,
+                    LaunchConfig {
+                        grid_dim: ((s * cfg.heads) as u32, 1, 1),
+                        block_dim: ((4 * t) as u32, 1, 1),
+                        shared_mem_bytes: 0,
+                    },
+                )
+            }
         };
         let (hi, depth) = (cfg.heads as i32, cfg.depth as i32);
         for (bi, blk) in self.blocks.iter().enumerate() {
@@ -716,13 +746,20 @@ impl GpuGenerator {
                 3 * d,
                 0.0,
             )?;
-            bias_act(&mut sc.qkv, &blk.qkv.b, rows, 3 * d, 0, &mut sc.xh, 0)?;
+            if mma.is_none() {
+                bias_act(&mut sc.qkv, &blk.qkv.b, rows, 3 * d, 0, &mut sc.xh, 0)?;
+            }
             let bidx = bi as i32;
+            let mut launch = st.launch_builder(attention);
+            launch.arg(&sc.qkv);
+            if mma.is_some() {
+                launch.arg(&blk.qkv.b);
+            }
             // SAFETY: see above; the conditioning store holds `depth`
-            // blocks of keys and values per conditioning index.
+            // blocks of keys and values per conditioning index; the qkv
+            // bias holds 3d values.
             unsafe {
-                st.launch_builder(attention)
-                    .arg(&sc.qkv)
+                launch
                     .arg(&store.kv)
                     .arg(&sc.params)
                     .arg(&mut sc.attn)
@@ -870,8 +907,9 @@ impl GpuGenerator {
         self.graph_fallback.as_deref()
     }
 
-    /// Fixes the attention kernel's threads per query (4 or 8; `None`:
-    /// chosen per batch size), for tests of both variants.
+    /// Forces the CUDA-core attention kernel with 4 or 8 threads per query
+    /// (also in bf16, where the tensor-core kernel is the default); `None`:
+    /// chosen per precision and batch size. For tests of every variant.
     pub fn set_attention_lanes(&mut self, lanes: Option<u32>) {
         self.attention_lanes = lanes;
         self.graphs.clear();

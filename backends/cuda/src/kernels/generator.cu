@@ -1,4 +1,5 @@
-// The generator's kernels (fp32). Every formula follows the CPU reference
+// The generator's kernels (fp32, and the bf16 mode's tensor-core attention
+// at the end). Every formula follows the CPU reference
 // (backends/cpu/src/generator.rs, ops.rs, engine/src/sampler.rs,
 // engine/src/rng.rs); compiled without FMA contraction and with IEEE
 // division and square root so the fp32 mode tracks it closely.
@@ -324,6 +325,247 @@ extern "C" __global__ void attention_wide(const float* qkv, const float* cond,
                                           unsigned short* outh, int half) {
     attention_impl<8>(qkv, cond, p, out, d, heads, frames, depth, block_index, outh, half);
 }
+
+// Tensor-core attention for the bf16 mode (FlashAttention-2 style). One
+// warp serves 16 queries of one (slot, head); a block of blockDim.x / 32
+// warps serves consecutive queries of it. Keys and values pass through
+// shared memory as bf16, MMA_STAGE_KEYS at a time (K as rows [key][dim], V
+// transposed [dim][key], rows padded by 8 so fragment reads hit 32
+// different banks; keys past the last staged as zeros), each thread
+// issuing MMA_STAGE_BATCH loads before it stores any. Q, K and V are
+// rounded to bf16 (nearest even); S = Q·Kᵀ and O += P·V run on
+// mma.m16n8k16 (bf16 in, fp32 accumulate) over MMA_KEY_TILE staged keys at
+// a time; the softmax is online, in fp32 on the accumulator fragments:
+// scores past the last key are masked, the probabilities are rounded to
+// bf16 for P·V and the row sums add the rounded values, so the weights
+// applied sum to exactly the divisor. The qkv bias is added here as the
+// queries, keys and values are read (the product's output comes without
+// it); the conditioning tokens' keys and values already carry theirs.
+// Output as the other attention kernels.
+#if HEAD_DIM % 16 == 0
+#define MMA_STAGE_KEYS 128
+#define MMA_KEY_TILE 64
+#define MMA_STAGE_BATCH 4
+#define MMA_K_STRIDE (HEAD_DIM + 8)
+#define MMA_V_STRIDE (MMA_STAGE_KEYS + 8)
+
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+    return (unsigned)bf16_bits(lo) | ((unsigned)bf16_bits(hi) << 16);
+}
+
+__device__ __forceinline__ float bf16_lo(unsigned pair) { return __uint_as_float(pair << 16); }
+
+__device__ __forceinline__ float bf16_hi(unsigned pair) {
+    return __uint_as_float(pair & 0xffff0000u);
+}
+
+// c += a · b for one m16n8k16 tile: a the 16x16 row-major A fragment, b
+// the 16x8 column-major B fragment (two bf16 per register, the lower
+// column or row in the low half), c the 16x8 fp32 accumulator.
+__device__ __forceinline__ void mma_bf16(float c[4], const unsigned a[4], unsigned b0,
+                                         unsigned b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+extern "C" __global__ void attention_mma(const float* qkv, const float* bias,
+                                         const float* cond, const unsigned* p, float* out,
+                                         int d, int heads, int frames, int depth,
+                                         int block_index, unsigned short* outh, int half) {
+    __shared__ __align__(16) unsigned short ks[MMA_STAGE_KEYS * MMA_K_STRIDE];
+    __shared__ __align__(16) unsigned short vt[HEAD_DIM * MMA_V_STRIDE];
+    const int per_block = (blockDim.x >> 5) * 16;
+    int chunks = (frames + per_block - 1) / per_block;
+    int chunk = blockIdx.x % chunks;
+    int h = (blockIdx.x / chunks) % heads;
+    int slot = blockIdx.x / (chunks * heads);
+    int lane = threadIdx.x & 31;
+    // Fragment coordinates: row group g (rows g and g + 8), column pair 2t.
+    int g = lane >> 2, t = lane & 3;
+    int q0 = chunk * per_block + (threadIdx.x >> 5) * 16;
+    bool busy = q0 < frames;
+    int keys = COND_TOKENS + frames;
+    float scale = 1.0f / sqrtf((float)HEAD_DIM);
+    const float* kv = cond + ((size_t)p[slot * PARAM_WORDS + 1] * depth + block_index) *
+                                 COND_TOKENS * 2 * d;
+    const float* own = qkv + (size_t)slot * frames * 3 * d;
+    const float* bq = bias + h * HEAD_DIM;
+    const float* bk = bias + d + h * HEAD_DIM;
+    const float* bv = bias + 2 * d + h * HEAD_DIM;
+
+    // The warp's queries as A fragments, one per 16 dimensions.
+    unsigned qa[HEAD_DIM / 16][4];
+#pragma unroll
+    for (int kc = 0; kc < HEAD_DIM / 16; ++kc) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            int row = q0 + g + 8 * r;
+            int e = kc * 16 + 2 * t;
+            float2 lo = make_float2(0.0f, 0.0f), hi = make_float2(0.0f, 0.0f);
+            if (row < frames) {
+                const float* src = own + (size_t)row * 3 * d + h * HEAD_DIM + e;
+                lo = *(const float2*)src;
+                hi = *(const float2*)(src + 8);
+                lo.x = lo.x + bq[e];
+                lo.y = lo.y + bq[e + 1];
+                hi.x = hi.x + bq[e + 8];
+                hi.y = hi.y + bq[e + 9];
+            }
+            qa[kc][r] = pack_bf16(lo.x, lo.y);
+            qa[kc][2 + r] = pack_bf16(hi.x, hi.y);
+        }
+    }
+    float o[HEAD_DIM / 8][4];
+#pragma unroll
+    for (int nd = 0; nd < HEAD_DIM / 8; ++nd)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) o[nd][c] = 0.0f;
+    float m[2] = {-3.402823466e38f, -3.402823466e38f}, l[2] = {0.0f, 0.0f};
+
+    for (int base = 0; base < keys; base += MMA_STAGE_KEYS) {
+        int staged = min(MMA_STAGE_KEYS, keys - base);
+        int total = ((staged + 15) & ~15) * (HEAD_DIM / 4);
+        for (int first = threadIdx.x; first < total; first += MMA_STAGE_BATCH * blockDim.x) {
+            float4 kx[MMA_STAGE_BATCH], vx[MMA_STAGE_BATCH];
+#pragma unroll
+            for (int u = 0; u < MMA_STAGE_BATCH; ++u) {
+                int idx = first + u * blockDim.x;
+                int j = idx / (HEAD_DIM / 4), e = (idx % (HEAD_DIM / 4)) * 4;
+                int key = base + j;
+                kx[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+                vx[u] = kx[u];
+                if (idx < total && j < staged && key < COND_TOKENS) {
+                    const float* src = kv + key * 2 * d + h * HEAD_DIM + e;
+                    kx[u] = *(const float4*)src;
+                    vx[u] = *(const float4*)(src + d);
+                } else if (idx < total && j < staged) {
+                    const float* src =
+                        own + (size_t)(key - COND_TOKENS) * 3 * d + d + h * HEAD_DIM + e;
+                    float4 k4 = *(const float4*)src, v4 = *(const float4*)(src + d);
+                    kx[u] = make_float4(k4.x + bk[e], k4.y + bk[e + 1], k4.z + bk[e + 2],
+                                        k4.w + bk[e + 3]);
+                    vx[u] = make_float4(v4.x + bv[e], v4.y + bv[e + 1], v4.z + bv[e + 2],
+                                        v4.w + bv[e + 3]);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < MMA_STAGE_BATCH; ++u) {
+                int idx = first + u * blockDim.x;
+                if (idx < total) {
+                    int j = idx / (HEAD_DIM / 4), e = (idx % (HEAD_DIM / 4)) * 4;
+                    *(uint2*)&ks[j * MMA_K_STRIDE + e] =
+                        make_uint2(pack_bf16(kx[u].x, kx[u].y), pack_bf16(kx[u].z, kx[u].w));
+                    vt[(e + 0) * MMA_V_STRIDE + j] = bf16_bits(vx[u].x);
+                    vt[(e + 1) * MMA_V_STRIDE + j] = bf16_bits(vx[u].y);
+                    vt[(e + 2) * MMA_V_STRIDE + j] = bf16_bits(vx[u].z);
+                    vt[(e + 3) * MMA_V_STRIDE + j] = bf16_bits(vx[u].w);
+                }
+            }
+        }
+        __syncthreads();
+        for (int sub = 0; busy && sub < staged; sub += MMA_KEY_TILE) {
+            // Keys of this tile, and those the products cover (to 16).
+            int n = min(MMA_KEY_TILE, staged - sub);
+            int n16 = (n + 15) & ~15;
+            // S = Q·Kᵀ, eight keys per accumulator.
+            float s[MMA_KEY_TILE / 8][4];
+#pragma unroll
+            for (int nb = 0; nb < MMA_KEY_TILE / 8; ++nb) {
+#pragma unroll
+                for (int c = 0; c < 4; ++c) s[nb][c] = 0.0f;
+                if (nb * 8 < n16) {
+                    const unsigned short* krow =
+                        ks + (sub + nb * 8 + g) * MMA_K_STRIDE + 2 * t;
+#pragma unroll
+                    for (int kc = 0; kc < HEAD_DIM / 16; ++kc) {
+                        unsigned b0 = *(const unsigned*)(krow + kc * 16);
+                        unsigned b1 = *(const unsigned*)(krow + kc * 16 + 8);
+                        mma_bf16(s[nb], qa[kc], b0, b1);
+                    }
+                }
+            }
+            // Scale, mask and the rows' new maxima (a row's scores lie in
+            // the four lanes of its group).
+            float mx[2] = {m[0], m[1]};
+#pragma unroll
+            for (int nb = 0; nb < MMA_KEY_TILE / 8; ++nb) {
+#pragma unroll
+                for (int c = 0; c < 4; ++c) {
+                    int j = nb * 8 + 2 * t + (c & 1);
+                    float v = j < n ? s[nb][c] * scale : -3.402823466e38f;
+                    s[nb][c] = v;
+                    mx[c >> 1] = fmaxf(mx[c >> 1], v);
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            }
+            float corr[2] = {expf(m[0] - mx[0]), expf(m[1] - mx[1])};
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                l[r] = l[r] * corr[r];
+                m[r] = mx[r];
+            }
+#pragma unroll
+            for (int nd = 0; nd < HEAD_DIM / 8; ++nd) {
+                o[nd][0] = o[nd][0] * corr[0];
+                o[nd][1] = o[nd][1] * corr[0];
+                o[nd][2] = o[nd][2] * corr[1];
+                o[nd][3] = o[nd][3] * corr[1];
+            }
+            // P in bf16: the accumulators of keys 16kb.. and 16kb + 8..
+            // are the A fragment of keys 16kb..16kb + 15.
+#pragma unroll
+            for (int kb = 0; kb < MMA_KEY_TILE / 16; ++kb) {
+                if (kb * 16 < n16) {
+                    unsigned pa[4];
+#pragma unroll
+                    for (int part = 0; part < 2; ++part) {
+                        const float* sv = s[2 * kb + part];
+                        unsigned top = pack_bf16(expf(sv[0] - mx[0]), expf(sv[1] - mx[0]));
+                        unsigned bottom = pack_bf16(expf(sv[2] - mx[1]), expf(sv[3] - mx[1]));
+                        l[0] = l[0] + bf16_lo(top) + bf16_hi(top);
+                        l[1] = l[1] + bf16_lo(bottom) + bf16_hi(bottom);
+                        pa[2 * part] = top;
+                        pa[2 * part + 1] = bottom;
+                    }
+#pragma unroll
+                    for (int nd = 0; nd < HEAD_DIM / 8; ++nd) {
+                        const unsigned short* vrow =
+                            vt + (nd * 8 + g) * MMA_V_STRIDE + sub + kb * 16 + 2 * t;
+                        mma_bf16(o[nd], pa, *(const unsigned*)vrow,
+                                 *(const unsigned*)(vrow + 8));
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+    if (!busy) return;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        l[r] = l[r] + __shfl_xor_sync(0xffffffffu, l[r], 1);
+        l[r] = l[r] + __shfl_xor_sync(0xffffffffu, l[r], 2);
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        int row = q0 + g + 8 * r;
+        if (row >= frames) continue;
+        size_t at = ((size_t)slot * frames + row) * d + h * HEAD_DIM + 2 * t;
+#pragma unroll
+        for (int nd = 0; nd < HEAD_DIM / 8; ++nd) {
+            float x = o[nd][2 * r] / l[r], y = o[nd][2 * r + 1] / l[r];
+            if (half) *(unsigned*)(outh + at + nd * 8) = pack_bf16(x, y);
+            else *(float2*)(out + at + nd * 8) = make_float2(x, y);
+        }
+    }
+}
+#endif
 
 // The sampler update of every slot, in place in its latent buffer:
 // x0 is the prediction with its output bias not yet added.
