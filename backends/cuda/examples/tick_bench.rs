@@ -4,7 +4,11 @@
 //! step). Prints one JSON object. Usage:
 //! `tick_bench WEIGHTS [ITERS] [fp32|bf16]`, where WEIGHTS is a safetensors file or
 //! `init:SIZE:SAVE` to generate uncalibrated weights of SIZE (seed 7) and
-//! save them to SAVE first (for a peer to load the same file).
+//! save them to SAVE first (for a peer to load the same file). With
+//! `ATTENTION_LANES=4` or `8` in the environment, the CUDA-core attention
+//! kernel is forced (in bf16 the tensor-core kernel is the default), to
+//! time both; with `BENCH_SLOTS=8` (a comma-separated list) only those
+//! batch sizes are timed (for a profiler).
 
 use earshot_cuda::CudaBackend;
 use earshot_engine::backend::{DecodeRequest, SlotStep, StepBatch};
@@ -35,16 +39,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => earshot_cuda::Precision::Fp32,
     };
     let mut b = CudaBackend::with_precision(&weights, 0, precision)?;
+    let lanes = match std::env::var("ATTENTION_LANES") {
+        Ok(v) => Some(v.parse::<u32>()?),
+        Err(_) => None,
+    };
+    b.set_attention_lanes(lanes);
     let cfg = *b.config();
     b.reserve(8)?;
     let cond = b.encode(&ConditioningInput::null(cfg.width))?;
     let latents: Vec<_> = (0..8)
         .map(|_| b.alloc_latents())
         .collect::<Result<_, _>>()?;
+    let sizes: Vec<usize> = match std::env::var("BENCH_SLOTS") {
+        Ok(v) => v.split(',').map(str::parse).collect::<Result<_, _>>()?,
+        Err(_) => (1..=8).collect(),
+    };
     let mut steps_ms = Vec::new();
     for (graphs, slots) in [false, true]
         .into_iter()
-        .flat_map(|g| (1..=8usize).map(move |s| (g, s)))
+        .flat_map(|g| sizes.iter().map(move |&s| (g, s.clamp(1, 8))))
     {
         b.set_graphs(graphs);
         let mut batch = StepBatch::with_capacity(slots, KNOB_COUNT);
@@ -122,9 +135,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         encode_ms * 1000.0
     );
     println!(
-        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_4096_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
+        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"attention_lanes\": {}, \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_4096_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
         b.device_name(),
         cfg.size,
+        lanes.map_or("null".to_string(), |l| l.to_string()),
         steps_ms.join(", "),
         b.graph_fallback(),
         b.counters()
