@@ -7,9 +7,11 @@
 use crate::conditioning::ConditioningInput;
 use crate::frames::{LatentFrames, SampleFrames};
 use crate::model::ModelConfig;
+use crate::playback::Arrivals;
 use crate::rng::NoiseKey;
 use crate::sampler::SamplerKind;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// A backend-owned buffer holding one slot's latent window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,8 +101,11 @@ pub struct DecodeRequest {
 /// Counters of the device work a backend did; tests assert them per tick.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BackendCounters {
-    /// Times the host waited for the device.
+    /// Times the host waited for the device inside a tick.
     pub host_syncs: u64,
+    /// Times the runner waited at a tick boundary for the previous tick's
+    /// device work ([`Backend::settle`]).
+    pub boundary_waits: u64,
     /// Host-to-device copies issued.
     pub h2d_copies: u64,
     /// Device-to-host copies issued.
@@ -188,6 +193,42 @@ pub trait Backend: Send {
     /// needs plus [`ModelConfig::decoder_margin`] on each side. A device
     /// backend's copy of the slice to the host is its one read-back.
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError>;
+
+    /// Starts rendering `request` into `out` (`len` values) and, when the
+    /// backend can, returns before the samples are there: `Ok(ticket)`
+    /// with a ticket from `arrivals` that the device side marks arrived
+    /// once the samples are in `out`, or `Ok(0)` when they are there
+    /// already. The default renders with [`decode`](Self::decode) and
+    /// returns 0. The runner sends the patch at once; the output applies
+    /// it once it has arrived, so the read-back is waited on by the
+    /// output side, not the runner.
+    ///
+    /// # Safety
+    /// `out` must point to `len` writable `f32` values that stay allocated,
+    /// and that nobody else reads or writes, until `arrivals` has the
+    /// returned ticket.
+    unsafe fn decode_async(
+        &mut self,
+        request: &DecodeRequest,
+        out: *mut f32,
+        len: usize,
+        arrivals: &Arc<Arrivals>,
+    ) -> Result<u64, BackendError> {
+        let _ = arrivals;
+        // SAFETY: the caller's contract: `out` holds `len` values nobody
+        // else touches during this call.
+        let out = unsafe { std::slice::from_raw_parts_mut(out, len) };
+        self.decode(request, out)?;
+        Ok(0)
+    }
+
+    /// Waits until the device has finished the previous tick's work: the
+    /// runner's pace at a tick boundary once nothing inside a tick waits
+    /// for the device. A synchronous backend has nothing to wait for (the
+    /// default).
+    fn settle(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
 
     /// Copies a latent window to the host, for tests and inspection (a sync
     /// on a device backend; never called by the runner).

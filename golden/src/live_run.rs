@@ -60,6 +60,17 @@ impl Backend for StallingBackend {
         self.stall(1);
         self.inner.decode(request, out)
     }
+    unsafe fn decode_async(
+        &mut self,
+        request: &DecodeRequest,
+        out: *mut f32,
+        len: usize,
+        arrivals: &Arc<earshot_engine::playback::Arrivals>,
+    ) -> Result<u64, BackendError> {
+        self.stall(1);
+        // SAFETY: the caller's contract, passed on unchanged.
+        unsafe { self.inner.decode_async(request, out, len, arrivals) }
+    }
 }
 
 /// Fires the scenario's events at their times; returns what it recorded.

@@ -13,6 +13,9 @@ pub struct PatchBuffer {
     /// Which playback buffer's pool this came from, so a buffer from another
     /// one can't enter this pool and overflow its return ring.
     pub(super) pool_id: u64,
+    /// The ticket of an asynchronous copy still landing in `samples` (see
+    /// [`Arrivals`](super::Arrivals)); 0 when the samples are there.
+    pub(super) arrival: u64,
 }
 
 impl PatchBuffer {
@@ -20,6 +23,7 @@ impl PatchBuffer {
         Self {
             samples: vec![0.0; values].into_boxed_slice(),
             pool_id,
+            arrival: 0,
         }
     }
 
@@ -32,6 +36,18 @@ impl PatchBuffer {
     /// The whole buffer, read-only.
     pub fn as_slice(&self) -> &[f32] {
         &self.samples
+    }
+
+    /// Marks the samples as still landing: a device is copying them in,
+    /// and `ticket` arrives in the playback's [`Arrivals`](super::Arrivals)
+    /// once it is done. The output applies the patch only after that.
+    pub fn set_arrival(&mut self, ticket: u64) {
+        self.arrival = ticket;
+    }
+
+    /// The ticket the samples arrive with (0: they are there).
+    pub fn arrival(&self) -> u64 {
+        self.arrival
     }
 
     /// How many `f32` values the buffer holds (`max_patch * channels`).

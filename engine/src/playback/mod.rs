@@ -47,6 +47,7 @@
 //! shared::<earshot_engine::playback::PlaybackOutput>();
 //! ```
 
+mod arrivals;
 mod config;
 mod message;
 mod output;
@@ -55,12 +56,15 @@ mod stats;
 mod writer;
 
 #[cfg(test)]
+mod landing_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod rt_tests;
 #[cfg(test)]
 mod testing;
 
+pub use arrivals::Arrivals;
 pub use config::{PlaybackConfig, PlaybackError};
 pub use message::{Patch, PatchBuffer};
 pub use output::{FrameMark, NO_SOURCE, PlaybackOutput};
@@ -106,6 +110,8 @@ pub fn playback(
         from_runner,
         returning,
         stash: Vec::with_capacity(config.pool),
+        parked: std::collections::VecDeque::with_capacity(config.pool + 4),
+        parked_cap: config.pool + 4,
         channels,
         fade: config.fade.as_usize(),
         underrun_fade,

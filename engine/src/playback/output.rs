@@ -9,8 +9,10 @@ use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::patch::fade_in_gain;
 use rtrb::{Consumer, Producer, PushError};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 /// The source [`PlaybackOutput::render_observed`] reports for a frame
 /// nothing was written for.
@@ -36,6 +38,10 @@ pub struct PlaybackOutput {
     /// here. Sized to the pool at start; stays empty while every buffer in
     /// circulation comes from this pool, which the writer enforces.
     pub(super) stash: Vec<PatchBuffer>,
+    /// Messages taken off the ring behind a patch whose samples are still
+    /// landing, in order; allocated once with room for `parked_cap`.
+    pub(super) parked: VecDeque<ToOutput>,
+    pub(super) parked_cap: usize,
     pub(super) channels: usize,
     pub(super) fade: usize,
     pub(super) underrun_fade: usize,
@@ -97,12 +103,7 @@ impl PlaybackOutput {
 
     fn render_inner(&mut self, out: &mut [f32], mut observed: Option<&mut [FrameMark]>) {
         self.return_stash();
-        while let Ok(message) = self.from_runner.pop() {
-            match message {
-                ToOutput::Band(band) => self.set_band(band),
-                ToOutput::Patch(patch) => self.apply(patch),
-            }
-        }
+        self.take_messages();
         let ch = self.channels;
         let frames = out.len() / ch;
         let (mut underruns, mut underrun_frames) = (0, 0);
@@ -173,6 +174,51 @@ impl PlaybackOutput {
         Shared::add(&self.shared.underruns, underruns);
         Shared::add(&self.shared.underrun_frames, underrun_frames);
         self.shared.playhead.store(self.playhead, Ordering::Release);
+    }
+
+    /// Applies the runner's messages in the order they were sent: first
+    /// those parked behind a patch whose samples had not landed, then the
+    /// ring's. A patch still landing parks itself and everything after it
+    /// (a later patch may overlap it, a band change must not overtake it)
+    /// until a later block; while the parking is full the rest waits on
+    /// the ring.
+    fn take_messages(&mut self) {
+        while let Some(front) = self.parked.front() {
+            if !self.landed(front) {
+                return;
+            }
+            if let Some(message) = self.parked.pop_front() {
+                self.handle(message);
+            }
+        }
+        while let Ok(front) = self.from_runner.peek() {
+            if !self.landed(front) {
+                while self.parked.len() < self.parked_cap {
+                    match self.from_runner.pop() {
+                        Ok(message) => self.parked.push_back(message),
+                        Err(_) => break,
+                    }
+                }
+                return;
+            }
+            if let Ok(message) = self.from_runner.pop() {
+                self.handle(message);
+            }
+        }
+    }
+
+    fn landed(&self, message: &ToOutput) -> bool {
+        match message {
+            ToOutput::Patch(p) => self.shared.arrivals.has_arrived(p.buffer.arrival),
+            ToOutput::Band(_) => true,
+        }
+    }
+
+    fn handle(&mut self, message: ToOutput) {
+        match message {
+            ToOutput::Band(band) => self.set_band(band),
+            ToOutput::Patch(patch) => self.apply(patch),
+        }
     }
 
     /// Notes the epochs of a frame being played: the newest knob and
@@ -290,6 +336,34 @@ fn seam_partner(
     let k = (pos - (b - fade)) as usize;
     ring.frame(pos - len)
         .map(|p| (p, fade_in_gain(k, fade as usize)))
+}
+
+/// How long dropping the output waits for samples still landing in its
+/// patches' buffers.
+const LANDING_WAIT: Duration = Duration::from_secs(1);
+
+impl Drop for PlaybackOutput {
+    /// A device may still be copying into a parked patch's buffer: wait
+    /// (bounded) for the copy to land before the buffer is freed, and leak
+    /// the buffer rather than free it under a copy that never landed.
+    /// Never on the audio thread's block path: only where the output is
+    /// dropped.
+    fn drop(&mut self) {
+        while let Ok(message) = self.from_runner.pop() {
+            self.parked.push_back(message);
+        }
+        let pending = |o: &Self| o.parked.iter().any(|m| !o.landed(m));
+        let deadline = Instant::now() + LANDING_WAIT;
+        while pending(self) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let parked = std::mem::take(&mut self.parked);
+        for message in parked {
+            if !self.landed(&message) {
+                std::mem::forget(message);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub(super) struct Shared {
     band_start: AtomicU64,
     /// Zero when no band is armed (an armed band always ends after zero).
     band_end: AtomicU64,
+    /// Tickets of asynchronous copies into patch buffers.
+    pub(super) arrivals: Arc<super::Arrivals>,
 }
 
 impl Shared {

@@ -28,8 +28,15 @@ pub(super) fn small(
 
 /// Sends interleaved `data` as a patch at `start`.
 pub(super) fn send(writer: &mut PatchWriter, start: u64, data: &[f32]) {
+    send_landing(writer, start, data, 0);
+}
+
+/// Sends interleaved `data` as a patch at `start` whose samples are marked
+/// as still landing with `ticket` (0: there).
+pub(super) fn send_landing(writer: &mut PatchWriter, start: u64, data: &[f32], ticket: u64) {
     let mut buffer = writer.acquire().expect("a free buffer");
     buffer.as_mut_slice()[..data.len()].copy_from_slice(data);
+    buffer.set_arrival(ticket);
     let patch = Patch {
         start: SampleFrames(start),
         len: SampleFrames((data.len() / CH) as u64),

@@ -80,7 +80,10 @@ impl PatchWriter {
         while let Ok(buffer) = self.returned.pop() {
             self.free.push(buffer);
         }
-        self.free.pop()
+        self.free.pop().map(|mut b| {
+            b.arrival = 0;
+            b
+        })
     }
 
     /// Puts back a buffer that will not be sent after all. A buffer from
@@ -89,6 +92,20 @@ impl PatchWriter {
         if buffer.pool_id == self.pool_id {
             self.free.push(buffer);
         }
+    }
+
+    /// Whether a message sent now would find room on the ring to the
+    /// output: a patch whose samples are still landing must not be started
+    /// without it (its buffer could not be taken back until they land).
+    pub fn has_room(&self) -> bool {
+        self.to_output.slots() > 0
+    }
+
+    /// The tickets asynchronous copies into this pool's buffers arrive
+    /// with; a device backend marks them (see
+    /// [`PatchBuffer::set_arrival`]).
+    pub fn arrivals(&self) -> &Arc<super::Arrivals> {
+        &self.shared.arrivals
     }
 
     /// Sends a patch to the output, which crossfades it in at its next

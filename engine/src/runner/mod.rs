@@ -21,13 +21,18 @@ use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
 use crate::model::config::{CHANNELS, HOP, KNOB_COUNT};
-use crate::playback::{BandError, Patch, PatchWriter};
+use crate::playback::{Arrivals, BandError, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
 use plan::{Band, WindowSpan, admission_anchor, band_range, clip, wrap};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
+
+/// Asynchronous renders whose cost the runner waits to learn; older ones
+/// are forgotten (their cost only feeds an average).
+const LANDING_KEPT: usize = 32;
 
 /// Frames kept free between a write's end and one ring-lap past the playhead.
 const HORIZON_SLACK: SampleFrames = SampleFrames(8_192);
@@ -211,6 +216,11 @@ pub struct Runner {
     step_costs: Vec<u64>,
     stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
+    /// Tickets of asynchronous decodes into patch buffers.
+    arrivals: Arc<Arrivals>,
+    /// Asynchronous renders whose cost is not known yet: (ticket, frames,
+    /// clock time submitted); read once they land.
+    landing: VecDeque<(u64, u64, u64)>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -250,6 +260,7 @@ impl Runner {
         } = parts;
         let stream = Stream::new(config.stream, backend.as_mut())?;
         let writer_stats = writer.stats();
+        writer.arrivals().set_clock(Arc::clone(&clock));
         let conditioning = backend.encode(&conditioning)?;
         let snapshot = ControlState::new(config.stream.steps as usize);
         Ok(Self {
@@ -257,7 +268,6 @@ impl Runner {
             config,
             backend,
             stream,
-            writer,
             control,
             snapshot,
             clock,
@@ -282,6 +292,9 @@ impl Runner {
             step_costs: vec![0; config.stream.steps as usize + 2],
             stats: writer_stats,
             counters: RunnerCounters::default(),
+            arrivals: Arc::clone(writer.arrivals()),
+            landing: VecDeque::with_capacity(LANDING_KEPT),
+            writer,
         })
     }
 
@@ -360,6 +373,23 @@ impl Runner {
         }
     }
 
+    /// Feeds the cost of asynchronous renders that have landed to the lead
+    /// controller (a tick late: the render placement wants an average).
+    fn observe_landed(&mut self) {
+        while let Some(&(ticket, frames, submitted)) = self.landing.front() {
+            if !self.arrivals.has_arrived(ticket) {
+                break;
+            }
+            self.landing.pop_front();
+            if let Some(at) = self.arrivals.arrived_at(ticket) {
+                self.lead.observe_render(
+                    SampleFrames(frames),
+                    at.saturating_sub(SampleFrames(submitted)),
+                );
+            }
+        }
+    }
+
     fn near_lead(&self) -> SampleFrames {
         self.near_placement().0
     }
@@ -371,6 +401,10 @@ impl Runner {
     /// One turn of the loop.
     pub fn tick(&mut self, output: &mut dyn OutputSync) -> Result<TickReport, RunnerError> {
         let tick = self.stream.ticks();
+        // The one wait of a tick on an asynchronous backend, at its
+        // boundary: the previous tick's device work, which paces the loop.
+        self.backend.settle()?;
+        self.observe_landed();
         self.tick_started = self.clock.now();
         self.trace.emit(&TraceEvent::TickStart {
             tick,
@@ -835,12 +869,34 @@ impl Runner {
             anchor: produce.anchor,
             range: range.clone(),
         };
+        if !self.writer.has_room() {
+            // A patch still landing could not be taken back: do not start one
+            // the ring has no room for.
+            self.writer.release(buffer);
+            report.skipped += 1;
+            self.counters.skipped += 1;
+            return Ok(());
+        }
         let before = self.clock.now();
-        self.backend
-            .decode(&request, &mut buffer.as_mut_slice()[..frames * CHANNELS])?;
+        let out = &mut buffer.as_mut_slice()[..frames * CHANNELS];
+        // SAFETY: `out` is this patch's buffer; it travels inside the patch
+        // to the output, which reads it only once the ticket has arrived
+        // (and whose drop waits for it), and nothing else touches it.
+        let ticket = unsafe {
+            self.backend
+                .decode_async(&request, out.as_mut_ptr(), out.len(), &self.arrivals)?
+        };
+        buffer.set_arrival(ticket);
         let now = self.clock.now();
-        self.lead
-            .observe_render(SampleFrames(frames as u64), now.saturating_sub(before));
+        if ticket == 0 {
+            self.lead
+                .observe_render(SampleFrames(frames as u64), now.saturating_sub(before));
+        } else {
+            if self.landing.len() == LANDING_KEPT {
+                self.landing.pop_front();
+            }
+            self.landing.push_back((ticket, frames as u64, before.0));
+        }
         output.sync(now);
         let playhead = self.writer.playhead();
         let late = range.start < playhead;
@@ -852,7 +908,16 @@ impl Runner {
             buffer,
         };
         if let Err(back) = self.writer.send(patch) {
-            self.writer.release(back.into_patch().buffer);
+            let buffer = back.into_patch().buffer;
+            if !self.arrivals.has_arrived(buffer.arrival()) {
+                // Unreachable: room was checked, and nothing else sends. The
+                // copy still lands in it: never reuse it, never free it.
+                std::mem::forget(buffer);
+                report.skipped += 1;
+                self.counters.skipped += 1;
+                return Ok(());
+            }
+            self.writer.release(buffer);
             report.skipped += 1;
             self.counters.skipped += 1;
             return Ok(());

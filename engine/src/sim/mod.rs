@@ -50,6 +50,9 @@ macro_rules! pass_through_backend {
         fn step_device_time(&mut self) -> $crate::backend::StepTiming {
             self.inner.step_device_time()
         }
+        fn settle(&mut self) -> Result<(), $crate::backend::BackendError> {
+            self.inner.settle()
+        }
     };
 }
 
