@@ -142,8 +142,12 @@ pub fn insert(live: Live) -> Result<EarshotEngine, FfiError> {
         {
             continue;
         }
-        *slot.write() = Some(Box::new(live));
+        // Published under the write lock: a control call sees the engine
+        // and the idle phase together.
+        let mut cell = slot.write();
+        *cell = Some(Box::new(live));
         slot.state.store(word(generation, IDLE), Ordering::Release);
+        drop(cell);
         return Ok(EarshotEngine(word(generation, index as u64 + 1)));
     }
     Err(FfiError::TooManyEngines(EARSHOT_MAX_ENGINES))
@@ -157,10 +161,10 @@ pub fn remove(handle: EarshotEngine) -> Result<(Box<Live>, Option<Processor>), F
     if !slot.holds(generation, &live) {
         return Err(FfiError::InvalidHandle);
     }
+    let engine = live.take().ok_or(FfiError::InvalidHandle)?;
     slot.claim_exclusive(generation);
     // SAFETY: this thread holds the slot's word in `EXCLUSIVE`.
     let processor = unsafe { (*slot.audio.0.get()).take() };
-    let engine = live.take().ok_or(FfiError::InvalidHandle)?;
     slot.state
         .store(word(generation.wrapping_add(1), FREE), Ordering::Release);
     Ok((engine, processor))
