@@ -1,13 +1,17 @@
 //! [`CudaBackend`]: the engine's `Backend` on the GPU. Latent windows live
 //! in one device pool indexed by handle, conditionings in one device store;
 //! a step enqueues one forward with one staged host-to-device copy and no
-//! host sync; a decode renders on the device and reads the slice back
-//! through pinned memory (the one sync of a tick).
+//! host sync; the runner's decodes render on the device and read the slice
+//! back asynchronously through pinned memory (see [`crate::landing`]): the
+//! output waits for it, not the runner, whose one wait is at the tick
+//! boundary ([`Backend::settle`]). The synchronous `decode` (offline
+//! renders, tests) waits for its read-back.
 
 use crate::decoder::GpuDecoder;
 use crate::device::{Device, Precision};
 use crate::error::CudaError;
 use crate::generator::{CondStore, GpuGenerator};
+use crate::landing::Landing;
 use cudarc::driver::{CudaEvent, CudaSlice, PinnedHostSlice};
 use earshot_engine::backend::StepTiming;
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
@@ -32,6 +36,7 @@ pub struct CudaBackend {
     live: Vec<bool>,
     rendered: CudaSlice<f32>,
     readback: PinnedHostSlice<f32>,
+    landing: Landing,
     timing: StepTimer,
 }
 
@@ -136,6 +141,7 @@ impl CudaBackend {
             rendered: dev.zeros(window_frames * CHANNELS)?,
             // SAFETY: plain f32 read-back memory.
             readback: unsafe { dev.ctx.alloc_pinned::<f32>(window_frames * CHANNELS) }?,
+            landing: Landing::new(&dev, window_frames * CHANNELS)?,
             pool_capacity: 1,
             latents: 0,
             store,
@@ -334,6 +340,38 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
+    unsafe fn decode_async(
+        &mut self,
+        request: &DecodeRequest,
+        out: *mut f32,
+        len: usize,
+        arrivals: &std::sync::Arc<earshot_engine::playback::Arrivals>,
+    ) -> Result<u64, BackendError> {
+        let local = earshot_engine::backend::check_decode(&self.cfg, request, len)?;
+        let i = self.check_latent(request.latents)?;
+        let n = self.cfg.window_len();
+        let window = self.pool.slice(i * n..(i + 1) * n);
+        let mut target = self.rendered.slice_mut(..len);
+        self.decoder
+            .decode(&mut self.dev, &window, local, &mut target)
+            .map_err(BackendError::from)?;
+        // SAFETY: the caller's contract: `out` holds `len` values nobody
+        // touches until the ticket arrives.
+        let ticket = unsafe {
+            self.landing
+                .queue(&mut self.dev, &self.rendered.slice(..len), out, arrivals)
+        }
+        .map_err(BackendError::from)?;
+        self.dev.counters.decodes += 1;
+        Ok(ticket)
+    }
+
+    fn settle(&mut self) -> Result<(), BackendError> {
+        self.dev.stream.synchronize().map_err(CudaError::from)?;
+        self.dev.counters.boundary_waits += 1;
+        Ok(())
+    }
+
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let i = self.check_latent(handle)?;
         earshot_engine::backend::check_window_len(&self.cfg, "latent read-back", out.len())?;
@@ -366,5 +404,13 @@ impl Backend for CudaBackend {
 
     fn step_device_time(&mut self) -> StepTiming {
         self.timing.poll()
+    }
+}
+
+impl Drop for CudaBackend {
+    /// Read-backs may still be landing into patch buffers and pinned slots:
+    /// let them finish before the slots and the callbacks' jobs go.
+    fn drop(&mut self) {
+        let _ = self.dev.stream.synchronize();
     }
 }

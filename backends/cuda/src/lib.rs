@@ -10,6 +10,7 @@ pub mod decoder;
 pub mod device;
 pub mod error;
 pub mod generator;
+mod landing;
 
 pub use backend::CudaBackend;
 pub use device::{Device, Precision, driver_present};

@@ -1,0 +1,149 @@
+//! The asynchronous read-back of rendered slices. A decode's samples are
+//! copied into one of a few pinned slots; a host function queued behind
+//! the copy (run by a CUDA driver thread once it is done) moves them into
+//! the patch's buffer and marks the decode's ticket arrived. Nobody waits:
+//! the output applies the patch once the ticket has arrived.
+
+use crate::device::Device;
+use crate::error::CudaError;
+use cudarc::driver::{CudaView, PinnedHostSlice};
+use earshot_engine::playback::Arrivals;
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// Pinned slots: decodes in flight at once before one must wait (a tick
+/// has at most four, and each tick boundary lets them all land).
+const SLOTS: usize = 8;
+
+/// What the completion callback of one slot does.
+struct Job {
+    src: *const f32,
+    dst: *mut f32,
+    len: usize,
+    ticket: u64,
+    arrivals: *const Arrivals,
+}
+
+/// The slots, their jobs (at fixed addresses the callbacks are given) and
+/// the arrivals they report to.
+pub(crate) struct Landing {
+    slots: Vec<PinnedHostSlice<f32>>,
+    /// Host pointers of `slots`, taken once (cudarc's accessor waits on
+    /// the slot's last copy).
+    ptrs: Vec<*const f32>,
+    jobs: Box<[Job]>,
+    next: usize,
+    /// Kept alive while any job may point at it.
+    arrivals: Option<Arc<Arrivals>>,
+}
+
+// SAFETY: the raw pointers are pinned host memory owned by `slots`, patch
+// buffers the runner lent until their tickets arrive, and the `Arrivals`
+// kept alive in `arrivals`; the backend that owns this moves between
+// threads only as a whole, and waits for its stream before dropping it.
+unsafe impl Send for Landing {}
+
+/// The host function queued behind a read-back: runs on a CUDA driver
+/// thread when the copy into the slot is done.
+unsafe extern "C" fn land(arg: *mut c_void) {
+    // Nothing here can panic across the C callback (a copy and atomics),
+    // but a foreign clock could: never let it unwind into the driver.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `arg` is a `Job` of `Landing::jobs`, which outlives every
+        // queued callback (the owner waits for the stream before dropping
+        // it) and is not rewritten until this ticket has arrived; `src` is
+        // its pinned slot, complete once the stream reached this function;
+        // `dst` is a patch buffer nobody touches until the ticket arrives.
+        unsafe {
+            let job = &*(arg as *const Job);
+            std::ptr::copy_nonoverlapping(job.src, job.dst, job.len);
+            (*job.arrivals).arrive(job.ticket);
+        }
+    });
+}
+
+impl Landing {
+    /// Pinned slots of `len` values each.
+    pub(crate) fn new(dev: &Device, len: usize) -> Result<Self, CudaError> {
+        let mut slots = Vec::with_capacity(SLOTS);
+        let mut ptrs = Vec::with_capacity(SLOTS);
+        for _ in 0..SLOTS {
+            // SAFETY: plain f32 read-back memory, written by copies only.
+            let mut slot = unsafe { dev.ctx.alloc_pinned::<f32>(len) }?;
+            ptrs.push(slot.as_mut_ptr()?.cast_const());
+            slots.push(slot);
+        }
+        let jobs = (0..SLOTS)
+            .map(|_| Job {
+                src: std::ptr::null(),
+                dst: std::ptr::null_mut(),
+                len: 0,
+                ticket: 0,
+                arrivals: std::ptr::null(),
+            })
+            .collect();
+        Ok(Self {
+            slots,
+            ptrs,
+            jobs,
+            next: 0,
+            arrivals: None,
+        })
+    }
+
+    /// Queues the copy of `rendered` into a slot and, behind it, its move
+    /// into `dst` and the arrival of its ticket, which it returns.
+    ///
+    /// # Safety
+    /// `dst` must hold `rendered.len()` values that stay allocated and
+    /// untouched by anyone else until the ticket arrives.
+    pub(crate) unsafe fn queue(
+        &mut self,
+        dev: &mut Device,
+        rendered: &CudaView<'_, f32>,
+        dst: *mut f32,
+        arrivals: &Arc<Arrivals>,
+    ) -> Result<u64, CudaError> {
+        let k = self.next;
+        let len = rendered.len();
+        let busy = self.jobs[k].ticket != 0
+            && self
+                .arrivals
+                .as_ref()
+                .is_some_and(|a| !a.has_arrived(self.jobs[k].ticket));
+        let other = self
+            .arrivals
+            .as_ref()
+            .is_some_and(|a| !Arc::ptr_eq(a, arrivals));
+        if busy || other {
+            // Every slot in flight, or a new playback: let the old jobs
+            // land first (never in steady state; counted).
+            dev.sync()?;
+        }
+        if other || self.arrivals.is_none() {
+            self.arrivals = Some(Arc::clone(arrivals));
+        }
+        dev.stream.memcpy_dtoh(rendered, &mut self.slots[k])?;
+        dev.counters.d2h_copies += 1;
+        let ticket = arrivals.issue();
+        self.jobs[k] = Job {
+            src: self.ptrs[k],
+            dst,
+            len,
+            ticket,
+            arrivals: Arc::as_ptr(arrivals),
+        };
+        let job: *mut Job = &mut self.jobs[k];
+        // SAFETY: `land` reads the job at its fixed address (see there);
+        // the stream is this backend's own.
+        unsafe {
+            cudarc::driver::result::stream::launch_host_function(
+                dev.stream.cu_stream(),
+                land,
+                job.cast(),
+            )
+        }?;
+        self.next = (k + 1) % SLOTS;
+        Ok(ticket)
+    }
+}
