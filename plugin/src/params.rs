@@ -25,13 +25,45 @@ pub fn spec(knob: usize) -> &'static KnobSpec {
     &KNOBS[knob]
 }
 
+/// A knob's figure (a range end, the default) as the number a host shows:
+/// the f32's shortest decimal read as an f64 (0.3, not the f32's exact
+/// 0.30000001192092896), so the host's default, its text field and the
+/// saved state agree, and the engine gets the same f32 back. Formatted on
+/// the stack: the audio thread clamps with it.
+pub fn widen(x: f32) -> f64 {
+    struct Digits {
+        buf: [u8; 64],
+        len: usize,
+    }
+    impl std::fmt::Write for Digits {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            self.buf
+                .get_mut(self.len..end)
+                .ok_or(std::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut digits = Digits {
+        buf: [0; 64],
+        len: 0,
+    };
+    std::fmt::Write::write_fmt(&mut digits, format_args!("{x}"))
+        .ok()
+        .and_then(|()| std::str::from_utf8(&digits.buf[..digits.len]).ok())
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(f64::from(x))
+}
+
 /// `value` brought into the knob's range; `None` for a value that is not a
 /// number at all (NaN or infinite), which changes nothing.
 pub fn clamp(knob: usize, value: f64) -> Option<f64> {
     let spec = spec(knob);
     value
         .is_finite()
-        .then(|| value.clamp(f64::from(spec.min), f64::from(spec.max)))
+        .then(|| value.clamp(widen(spec.min), widen(spec.max)))
 }
 
 /// The value the engine gets: the host's value plus its modulation,
@@ -62,8 +94,7 @@ pub fn parse_value(knob: usize, text: &str) -> Option<f64> {
         unit => text.strip_suffix(unit).unwrap_or(text).trim_end(),
     };
     let value: f64 = number.parse().ok()?;
-    (value.is_finite() && (f64::from(spec.min)..=f64::from(spec.max)).contains(&value))
-        .then_some(value)
+    (value.is_finite() && (widen(spec.min)..=widen(spec.max)).contains(&value)).then_some(value)
 }
 
 /// The parameter values the host set (not the modulation), one atomic per
@@ -77,7 +108,7 @@ pub struct ParamValues {
 impl Default for ParamValues {
     fn default() -> Self {
         Self {
-            bits: std::array::from_fn(|k| AtomicU64::new(f64::from(KNOBS[k].default).to_bits())),
+            bits: std::array::from_fn(|k| AtomicU64::new(widen(KNOBS[k].default).to_bits())),
         }
     }
 }
@@ -145,10 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn figures_widen_to_their_shortest_decimal_and_back() {
+        assert_eq!(widen(0.3), 0.3);
+        assert_eq!(widen(0.3) as f32, 0.3f32);
+        for x in [0.0f32, 1.0, -2.5, 1e-45, f32::MAX, f32::MIN, 0.1] {
+            assert_eq!(widen(x) as f32, x, "{x}");
+        }
+    }
+
+    #[test]
     fn values_start_at_the_defaults_and_keep_what_is_set() {
         let values = ParamValues::default();
         for (k, spec) in KNOBS.iter().enumerate() {
-            assert_eq!(values.get(k), f64::from(spec.default));
+            assert_eq!(values.get(k), widen(spec.default));
         }
         values.set(2, 0.125);
         assert_eq!(values.all()[2], 0.125);

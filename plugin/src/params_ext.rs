@@ -33,9 +33,9 @@ impl PluginMainThreadParams for MainThread<'_> {
             cookie: Cookie::empty(),
             name: spec.name.as_bytes(),
             module: b"",
-            min_value: f64::from(spec.min),
-            max_value: f64::from(spec.max),
-            default_value: f64::from(spec.default),
+            min_value: params::widen(spec.min),
+            max_value: params::widen(spec.max),
+            default_value: params::widen(spec.default),
         });
     }
 

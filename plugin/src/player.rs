@@ -171,7 +171,11 @@ mod tests {
             assert!(player.follow_loop(None), "loop off");
         });
         assert_eq!(values.get(0), 0.75, "the value, not value + modulation");
-        assert_eq!(values.get(1), f64::from(KNOBS[1].default), "NaN ignored");
+        assert_eq!(
+            values.get(1),
+            params::widen(KNOBS[1].default),
+            "NaN ignored"
+        );
         assert_eq!(
             consumer.pop(),
             Ok(BandRequest::Arm(Band {

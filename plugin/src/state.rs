@@ -121,7 +121,7 @@ impl SavedState {
             });
         }
         let document: DocumentV1 = serde_json::from_slice(bytes).map_err(StateError::Malformed)?;
-        let mut knobs: [f64; KNOB_COUNT] = std::array::from_fn(|k| f64::from(KNOBS[k].default));
+        let mut knobs: [f64; KNOB_COUNT] = std::array::from_fn(|k| params::widen(KNOBS[k].default));
         for (name, value) in document.knobs {
             let knob = knob_index(&name).ok_or(StateError::UnknownKnob(name))?;
             let spec = params::spec(knob);
@@ -203,7 +203,7 @@ mod tests {
             "knobs":{"warmth":0.75}}"#;
         let state = SavedState::from_bytes(text.as_bytes()).unwrap();
         assert_eq!(state.knobs[3], 0.75);
-        assert_eq!(state.knobs[0], f64::from(KNOBS[0].default));
+        assert_eq!(state.knobs[0], params::widen(KNOBS[0].default));
     }
 
     #[test]
