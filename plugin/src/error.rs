@@ -54,6 +54,9 @@ pub enum StateError {
     /// Denoise steps outside 1..=64.
     #[error("{0} denoise steps outside 1..=64")]
     Steps(u32),
+    /// A lead floor over 10 s.
+    #[error("lead floor of {0} frames is over 10 s")]
+    LeadFloor(u64),
     /// The weights file named by the state is not there.
     #[error("weights file {0} not found")]
     WeightsMissing(PathBuf),

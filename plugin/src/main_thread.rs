@@ -88,7 +88,7 @@ impl<'a> MainThread<'a> {
     /// the main thread, never on the audio thread.
     pub fn start(&self, sample_rate: f64, max_frames: u32) -> Result<Started, ActivateError> {
         let settings = self.settings.borrow().clone();
-        let mut engine = Engine::new(settings.model.engine_config(sample_rate, max_frames)?)?;
+        let mut engine = Engine::new(settings.engine.engine_config(sample_rate, max_frames)?)?;
         for (spec, value) in KNOBS.iter().zip(self.shared.values.all()) {
             engine.set_knob(spec.name, value as f32)?;
         }
@@ -137,15 +137,15 @@ impl<'a> MainThread<'a> {
 
     /// Applies a loaded (and already checked) state. Parameter values and
     /// a new prompt go to a running engine at once (the prompt is encoded
-    /// here, milliseconds); a new model, or clearing the prompt, needs a
-    /// new engine, so the host is asked to restart the plugin.
+    /// here, milliseconds); new engine settings, or clearing the prompt,
+    /// need a new engine, so the host is asked to restart the plugin.
     pub fn apply_state(&self, state: SavedState) {
         let old = self.settings.replace(state.settings.clone());
         for (knob, value) in state.knobs.into_iter().enumerate() {
             self.shared.values.set(knob, value);
         }
         let new = &state.settings;
-        let restart = old.model != new.model || (new.prompt.is_empty() && !old.prompt.is_empty());
+        let restart = old.engine != new.engine || (new.prompt.is_empty() && !old.prompt.is_empty());
         let mut prompt_error = None;
         let mut restart_needed = false;
         if let Some(active) = self.active.borrow().as_ref() {

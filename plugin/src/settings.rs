@@ -1,19 +1,37 @@
-//! What the plugin keeps besides its parameters: the prompt and the model
-//! the engine is built from, and the engine config they make together with
-//! the host's audio configuration.
+//! What the plugin keeps besides its parameters: the prompt and the
+//! settings the engine is built from, and the engine config they make
+//! together with the host's audio configuration.
 
 use crate::error::ActivateError;
 use earshot_embed::backend_choice::BackendKind;
 use earshot_embed::{EngineConfig, MAX_BLOCK};
+use earshot_engine::frames::SampleFrames;
 use earshot_engine::model::ModelSize;
 use earshot_engine::model::config::CHANNELS;
 use std::path::PathBuf;
 
-/// The model an engine is built from. A change needs a new engine, so the
-/// plugin asks the host to restart it (deactivate, activate) when one
-/// arrives while it is active.
+/// The smallest lead of a `tiny` engine: 0.15 s. With the engine's default
+/// 0.25 s, tiny's window cannot fit the near repatch and a knob change is
+/// heard after ~109 ms instead of ~14 ms (golden ablation, see
+/// `docs/realtime.md`); larger sizes fit the default.
+pub const TINY_LEAD_FLOOR: SampleFrames = SampleFrames(7_200);
+
+/// The longest lead floor a state may ask for: 10 s, the engine's limit.
+pub const MAX_LEAD_FLOOR: SampleFrames = SampleFrames(480_000);
+
+/// The lead floor a new instance of `size` starts with.
+pub fn default_lead_floor(size: ModelSize) -> SampleFrames {
+    match size {
+        ModelSize::Tiny => TINY_LEAD_FLOOR,
+        _ => EngineConfig::default().lead_floor,
+    }
+}
+
+/// What an engine is built from besides the host's audio configuration. A
+/// change needs a new engine, so the plugin asks the host to restart it
+/// (deactivate, activate) when one arrives while it is active.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelSettings {
+pub struct EngineSettings {
     /// A weights file; `None`: the reference weights of `size` generated
     /// from `weights_seed`.
     pub weights: Option<PathBuf>,
@@ -27,9 +45,11 @@ pub struct ModelSettings {
     pub steps: u32,
     /// Noise seed of the stream.
     pub seed: u64,
+    /// Smallest lead of the frontier write, in the model's sample frames.
+    pub lead_floor: SampleFrames,
 }
 
-impl Default for ModelSettings {
+impl Default for EngineSettings {
     fn default() -> Self {
         let engine = EngineConfig::default();
         Self {
@@ -39,11 +59,12 @@ impl Default for ModelSettings {
             backend: engine.backend,
             steps: engine.steps,
             seed: engine.seed,
+            lead_floor: default_lead_floor(engine.size),
         }
     }
 }
 
-impl ModelSettings {
+impl EngineSettings {
     /// The engine config for these settings at the host's sample rate and
     /// largest block. Blocks longer than `MAX_BLOCK` are played in pieces,
     /// so the config asks for at most that.
@@ -69,6 +90,7 @@ impl ModelSettings {
             channels: CHANNELS,
             steps: self.steps,
             seed: self.seed,
+            lead_floor: self.lead_floor,
             ..EngineConfig::default()
         })
     }
@@ -79,8 +101,8 @@ impl ModelSettings {
 pub struct Settings {
     /// The prompt; empty: none (the engine plays the null conditioning).
     pub prompt: String,
-    /// The model.
-    pub model: ModelSettings,
+    /// The engine.
+    pub engine: EngineSettings,
 }
 
 #[cfg(test)]
@@ -89,15 +111,16 @@ mod tests {
 
     #[test]
     fn the_host_configuration_lands_in_the_engine_config() {
-        let settings = ModelSettings {
+        let settings = EngineSettings {
             steps: 12,
             seed: 99,
-            ..ModelSettings::default()
+            ..EngineSettings::default()
         };
         let config = settings.engine_config(44_100.0, 1 << 20).unwrap();
         assert_eq!(config.sample_rate, 44_100);
         assert_eq!(config.max_block, MAX_BLOCK, "longer blocks are split");
         assert_eq!((config.steps, config.seed, config.channels), (12, 99, 2));
+        assert_eq!(config.lead_floor, TINY_LEAD_FLOOR, "tiny by default");
         assert!(config.check().is_ok());
         assert!(settings.engine_config(f64::NAN, 512).is_err());
         assert!(settings.engine_config(-48_000.0, 512).is_err());

@@ -4,13 +4,14 @@
 //!
 //! ```json
 //! {"format":"earshot-clap-state","version":1,"prompt":"warm pad",
-//!  "model":{"weights":null,"size":"tiny","weights_seed":7,"backend":"cpu","steps":8,"seed":0},
+//!  "engine":{"weights":null,"size":"tiny","weights_seed":7,"backend":"cpu","steps":8,"seed":0,"lead_floor":7200},
 //!  "knobs":{"brightness":0.5,"density":0.5,"noise":0.3,"warmth":0.5}}
 //! ```
 
 use crate::error::StateError;
 use crate::params;
-use crate::settings::{ModelSettings, Settings};
+use crate::settings::{EngineSettings, MAX_LEAD_FLOOR, Settings};
+use earshot_engine::frames::SampleFrames;
 use earshot_engine::model::ModelSize;
 use earshot_engine::model::config::KNOB_COUNT;
 use earshot_engine::model::knobs::{KNOBS, knob_index};
@@ -30,7 +31,7 @@ pub const MAX_BYTES: usize = 1 << 20;
 /// Everything the host saves: settings and parameter values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedState {
-    /// Prompt and model.
+    /// Prompt and engine settings.
     pub settings: Settings,
     /// Each knob's value, in `KNOBS` order, within its range.
     pub knobs: [f64; KNOB_COUNT],
@@ -50,43 +51,46 @@ struct DocumentV1 {
     format: String,
     version: u32,
     prompt: String,
-    model: ModelV1,
+    engine: EngineV1,
     /// Sorted by name, so the same state always gives the same bytes.
     knobs: BTreeMap<String, f64>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ModelV1 {
+struct EngineV1 {
     weights: Option<String>,
     size: ModelSize,
     weights_seed: u64,
     backend: String,
     steps: u32,
     seed: u64,
+    /// Model sample frames.
+    lead_floor: u64,
 }
 
 impl SavedState {
     /// The document's bytes. (Strings and numbers always serialize; the
     /// error is passed on rather than assumed away.)
     pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let model = &self.settings.model;
+        let engine = &self.settings.engine;
         let document = DocumentV1 {
             format: FORMAT.to_owned(),
             version: VERSION,
             prompt: self.settings.prompt.clone(),
-            model: ModelV1 {
+            engine: EngineV1 {
                 // Paths only ever come from a state's strings, so this is
                 // lossless for every path the plugin can hold.
-                weights: model
+                weights: engine
                     .weights
                     .as_ref()
                     .map(|p| p.to_string_lossy().into_owned()),
-                size: model.size,
-                weights_seed: model.weights_seed,
-                backend: model.backend.name().to_owned(),
-                steps: model.steps,
-                seed: model.seed,
+                size: engine.size,
+                weights_seed: engine.weights_seed,
+                backend: engine.backend.name().to_owned(),
+                steps: engine.steps,
+                seed: engine.seed,
+                lead_floor: engine.lead_floor.0,
             },
             knobs: KNOBS
                 .iter()
@@ -136,11 +140,14 @@ impl SavedState {
             }
             knobs[knob] = value;
         }
-        let model = document.model;
-        if !(1..=64).contains(&model.steps) {
-            return Err(StateError::Steps(model.steps));
+        let engine = document.engine;
+        if !(1..=64).contains(&engine.steps) {
+            return Err(StateError::Steps(engine.steps));
         }
-        let weights = model.weights.map(PathBuf::from);
+        if engine.lead_floor > MAX_LEAD_FLOOR.0 {
+            return Err(StateError::LeadFloor(engine.lead_floor));
+        }
+        let weights = engine.weights.map(PathBuf::from);
         if let Some(path) = &weights
             && !path.is_file()
         {
@@ -149,13 +156,14 @@ impl SavedState {
         Ok(Self {
             settings: Settings {
                 prompt: document.prompt,
-                model: ModelSettings {
+                engine: EngineSettings {
                     weights,
-                    size: model.size,
-                    weights_seed: model.weights_seed,
-                    backend: model.backend.parse()?,
-                    steps: model.steps,
-                    seed: model.seed,
+                    size: engine.size,
+                    weights_seed: engine.weights_seed,
+                    backend: engine.backend.parse()?,
+                    steps: engine.steps,
+                    seed: engine.seed,
+                    lead_floor: SampleFrames(engine.lead_floor),
                 },
             },
             knobs,
@@ -172,13 +180,14 @@ mod tests {
         SavedState {
             settings: Settings {
                 prompt: "warm pad, slow \"swell\" ☂".to_owned(),
-                model: ModelSettings {
+                engine: EngineSettings {
                     size: ModelSize::Small,
                     weights_seed: u64::MAX,
                     backend: BackendKind::CudaFp32,
                     steps: 12,
                     seed: 3,
-                    ..ModelSettings::default()
+                    lead_floor: SampleFrames(12_000),
+                    ..EngineSettings::default()
                 },
             },
             knobs: [0.1, 0.2, 1.0 / 3.0, 0.0],
@@ -199,7 +208,7 @@ mod tests {
     #[test]
     fn knobs_left_out_keep_their_defaults() {
         let text = r#"{"format":"earshot-clap-state","version":1,"prompt":"",
-            "model":{"weights":null,"size":"tiny","weights_seed":7,"backend":"cpu","steps":8,"seed":0},
+            "engine":{"weights":null,"size":"tiny","weights_seed":7,"backend":"cpu","steps":8,"seed":0,"lead_floor":7200},
             "knobs":{"warmth":0.75}}"#;
         let state = SavedState::from_bytes(text.as_bytes()).unwrap();
         assert_eq!(state.knobs[3], 0.75);
@@ -209,7 +218,7 @@ mod tests {
     #[test]
     fn each_kind_of_bad_state_is_refused_with_its_reason() {
         let good = String::from_utf8(example().to_bytes().unwrap()).unwrap();
-        let cases: [(String, &str); 11] = [
+        let cases: [(String, &str); 12] = [
             ("not json".to_owned(), "not an earshot state"),
             (
                 r#"{"format":"other","version":1}"#.to_owned(),
@@ -229,6 +238,10 @@ mod tests {
                 "malformed",
             ),
             (good.replace(r#""steps":12"#, r#""steps":0"#), "steps"),
+            (
+                good.replace(r#""lead_floor":12000"#, r#""lead_floor":480001"#),
+                "lead floor",
+            ),
             (
                 good.replace("\"warmth\"", "\"wramth\""),
                 "unknown knob \"wramth\"",

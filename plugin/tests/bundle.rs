@@ -16,7 +16,7 @@ use clack_extensions::note_ports::PluginNotePorts;
 use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_host::prelude::*;
 use earshot_clap::params::widen;
-use earshot_clap::settings::{ModelSettings, Settings};
+use earshot_clap::settings::{EngineSettings, Settings};
 use earshot_clap::state::SavedState;
 use earshot_engine::model::config::KNOB_COUNT;
 use earshot_engine::model::knobs::KNOBS;
@@ -227,9 +227,9 @@ fn saved(prompt: &str, steps: u32, knobs: [f64; KNOB_COUNT]) -> Vec<u8> {
     SavedState {
         settings: Settings {
             prompt: prompt.to_owned(),
-            model: ModelSettings {
+            engine: EngineSettings {
                 steps,
-                ..ModelSettings::default()
+                ..EngineSettings::default()
             },
         },
         knobs,
