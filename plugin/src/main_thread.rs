@@ -145,24 +145,29 @@ impl<'a> MainThread<'a> {
             self.shared.values.set(knob, value);
         }
         let new = &state.settings;
-        let restart = old.engine != new.engine || (new.prompt.is_empty() && !old.prompt.is_empty());
-        let mut prompt_error = None;
-        let mut restart_needed = false;
-        if let Some(active) = self.active.borrow().as_ref() {
-            for (spec, value) in KNOBS.iter().zip(state.knobs) {
-                // Checked when the state was read; a refusal changes nothing.
-                let _ = active.engine.set_knob(spec.name, value as f32);
+        let new_engine =
+            old.engine != new.engine || (new.prompt.is_empty() && !old.prompt.is_empty());
+        let (restart, prompt_error) = match self.active.borrow().as_ref() {
+            None => (false, None),
+            Some(active) => {
+                for (spec, value) in KNOBS.iter().zip(state.knobs) {
+                    // Checked when the state was read; a refusal changes
+                    // nothing.
+                    let _ = active.engine.set_knob(spec.name, value as f32);
+                }
+                if new_engine {
+                    (true, None)
+                } else if new.prompt != old.prompt {
+                    (false, active.engine.set_prompt(&new.prompt).err())
+                } else {
+                    (false, None)
+                }
             }
-            if restart {
-                restart_needed = true;
-            } else if new.prompt != old.prompt {
-                prompt_error = active.engine.set_prompt(&new.prompt).err();
-            }
-        }
+        };
         if let Some(e) = prompt_error {
             self.prompt_refused(&e);
         }
-        if restart_needed {
+        if restart {
             self.host.request_restart();
         }
         if let Some(params) = &self.host_params {

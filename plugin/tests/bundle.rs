@@ -32,9 +32,14 @@ fn engine_turn() -> std::sync::MutexGuard<'static, ()> {
     ENGINE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The cdylib cargo built for this test run: `cargo test` builds the
-/// library with all its crate types next to the test executables.
+/// The cdylib cargo built for this test run (`cargo test` builds the
+/// library with all its crate types next to the test executables), or the
+/// file `EARSHOT_CLAP_BUNDLE` names (to run these checks on a packed
+/// `earshot.clap`).
 fn bundle_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("EARSHOT_CLAP_BUNDLE") {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().unwrap();
     let name = format!(
         "{}earshot_clap{}",
