@@ -28,7 +28,8 @@ pub const TOLERANCE: SampleFrames = SampleFrames(1024);
 pub struct Band {
     /// First frame of the lap.
     pub start: SampleFrames,
-    /// Frames in one lap (nonzero).
+    /// Frames in one lap ([`HostLoop::band`] never makes an empty one; an
+    /// empty one is never moved by laps).
     pub len: SampleFrames,
 }
 
@@ -44,6 +45,9 @@ impl Band {
         if self.len != other.len {
             return false;
         }
+        if self.len.0 == 0 {
+            return self.start == other.start;
+        }
         let len = i128::from(self.len.0);
         let apart = (i128::from(self.start.0) - i128::from(other.start.0)).rem_euclid(len);
         let tolerance = i128::from(tolerance.0);
@@ -55,7 +59,7 @@ impl Band {
     /// playhead passed its lap's end (the host looped meanwhile, the engine
     /// did not yet) still loops in step with the host.
     pub fn ahead_of(self, playhead: SampleFrames) -> Band {
-        if self.end() > playhead {
+        if self.end() > playhead || self.len.0 == 0 {
             return self;
         }
         let laps = (playhead - self.end()).0 / self.len.0 + 1;
