@@ -381,11 +381,18 @@ impl Runner {
                 break;
             }
             self.landing.pop_front();
+            // Renders run one after another on the device: one queued
+            // behind another starts when that one lands, so its own cost
+            // counts from then, as a synchronous render's would.
+            let started = self
+                .arrivals
+                .arrived_at(ticket - 1)
+                .map_or(SampleFrames(submitted), |prev| {
+                    prev.max(SampleFrames(submitted))
+                });
             if let Some(at) = self.arrivals.arrived_at(ticket) {
-                self.lead.observe_render(
-                    SampleFrames(frames),
-                    at.saturating_sub(SampleFrames(submitted)),
-                );
+                self.lead
+                    .observe_render(SampleFrames(frames), at.saturating_sub(started));
             }
         }
     }
