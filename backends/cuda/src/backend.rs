@@ -170,8 +170,10 @@ impl CudaBackend {
         self.generator.graph_fallback()
     }
 
-    /// Fixes the attention kernel's threads per query (4 or 8; `None`:
-    /// chosen per batch size).
+    /// Forces the CUDA-core attention kernel with 4 or 8 threads per
+    /// query, in bf16 too (for comparisons); `None` (the default): the
+    /// tensor-core kernel in bf16, and in fp32 the CUDA-core one with its
+    /// threads per query chosen per batch size.
     pub fn set_attention_lanes(&mut self, lanes: Option<u32>) {
         self.generator.set_attention_lanes(lanes);
     }
@@ -219,6 +221,19 @@ impl CudaBackend {
             capacity,
         };
         Ok(())
+    }
+
+    /// Renders `request` (`len` interleaved values) into `rendered` on the
+    /// device, without reading it back.
+    fn render(&mut self, request: &DecodeRequest, len: usize) -> Result<(), BackendError> {
+        let local = earshot_engine::backend::check_decode(&self.cfg, request, len)?;
+        let i = self.check_latent(request.latents)?;
+        let n = self.cfg.window_len();
+        let window = self.pool.slice(i * n..(i + 1) * n);
+        let mut target = self.rendered.slice_mut(..len);
+        self.decoder
+            .decode(&mut self.dev, &window, local, &mut target)
+            .map_err(BackendError::from)
     }
 
     fn check_latent(&self, h: LatentHandle) -> Result<usize, BackendError> {
@@ -319,15 +334,8 @@ impl Backend for CudaBackend {
     }
 
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        let local = earshot_engine::backend::check_decode(&self.cfg, request, out.len())?;
         let len = out.len();
-        let i = self.check_latent(request.latents)?;
-        let n = self.cfg.window_len();
-        let window = self.pool.slice(i * n..(i + 1) * n);
-        let mut target = self.rendered.slice_mut(..len);
-        self.decoder
-            .decode(&mut self.dev, &window, local, &mut target)
-            .map_err(BackendError::from)?;
+        self.render(request, len)?;
         self.dev
             .stream
             .memcpy_dtoh(&self.rendered.slice(..len), &mut self.readback)
@@ -347,14 +355,7 @@ impl Backend for CudaBackend {
         len: usize,
         arrivals: &std::sync::Arc<earshot_engine::playback::Arrivals>,
     ) -> Result<u64, BackendError> {
-        let local = earshot_engine::backend::check_decode(&self.cfg, request, len)?;
-        let i = self.check_latent(request.latents)?;
-        let n = self.cfg.window_len();
-        let window = self.pool.slice(i * n..(i + 1) * n);
-        let mut target = self.rendered.slice_mut(..len);
-        self.decoder
-            .decode(&mut self.dev, &window, local, &mut target)
-            .map_err(BackendError::from)?;
+        self.render(request, len)?;
         // SAFETY: the caller's contract: `out` holds `len` values nobody
         // touches until the ticket arrives.
         let ticket = unsafe {
