@@ -3,6 +3,7 @@
 
 use crate::backend_choice::make_backend;
 use crate::config::EngineConfig;
+use crate::controller::Controller;
 use crate::error::EmbedError;
 use crate::processor::Processor;
 use crate::prompt::TextPrompt;
@@ -37,8 +38,7 @@ pub struct Engine {
     weights: ModelWeights,
     clock: Arc<RealClock>,
     control: Control,
-    /// Why prompts are off, when they are.
-    prompts_off: Option<String>,
+    controller: Controller,
     running: Option<Running>,
 }
 
@@ -75,8 +75,8 @@ impl Engine {
             config,
             weights,
             clock,
+            controller: Controller::new(control.clone(), prompts_off),
             control,
-            prompts_off,
             running: None,
         })
     }
@@ -170,44 +170,44 @@ impl Engine {
         self.running.as_ref().map(|r| &r.stats)
     }
 
-    /// Sets a knob by name (see `earshot_engine::model::knobs::KNOBS`).
+    /// The control calls, as a `Sync` handle to clone for control threads.
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
+    /// As [`Controller::set_knob`].
     pub fn set_knob(&self, name: &str, value: f32) -> Result<KnobCommit, EmbedError> {
-        Ok(self.control.set_knob(name, value)?)
+        self.controller.set_knob(name, value)
     }
 
-    /// Sets a knob's per-step curve (one value per denoise step).
+    /// As [`Controller::set_curve`].
     pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<KnobCommit, EmbedError> {
-        Ok(self.control.set_curve(name, values)?)
+        self.controller.set_curve(name, values)
     }
 
-    /// Changes the prompt: encodes on the calling thread (milliseconds),
-    /// then commits; returns the conditioning epoch.
+    /// As [`Controller::set_prompt`].
     pub fn set_prompt(&self, prompt: &str) -> Result<u64, EmbedError> {
-        if let Some(why) = &self.prompts_off {
-            return Err(EmbedError::NoPrompts(why.clone()));
-        }
-        Ok(self.control.set_prompt(prompt)?)
+        self.controller.set_prompt(prompt)
     }
 
-    /// Why prompts are off, when they are.
+    /// As [`Controller::prompts_off`].
     pub fn prompts_off(&self) -> Option<&str> {
-        self.prompts_off.as_deref()
+        self.controller.prompts_off()
     }
 
-    /// Arms the loop band `[a, b)` in the model's sample frames of the
-    /// playback timeline (the processor's playhead counts them).
+    /// As [`Controller::arm_band`].
     pub fn arm_band(&self, a: SampleFrames, b: SampleFrames) -> Result<bool, EmbedError> {
-        Ok(self.control.arm_band(a, b)?)
+        self.controller.arm_band(a, b)
     }
 
-    /// Disarms the loop band; returns whether one was armed.
+    /// As [`Controller::disarm_band`].
     pub fn disarm_band(&self) -> bool {
-        self.control.disarm_band()
+        self.controller.disarm_band()
     }
 
-    /// Ack events of every change from now on.
+    /// As [`Controller::subscribe_acks`].
     pub fn subscribe_acks(&self) -> Receiver<AckEvent> {
-        self.control.subscribe_acks()
+        self.controller.subscribe_acks()
     }
 }
 

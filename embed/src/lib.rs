@@ -31,6 +31,7 @@
 
 pub mod backend_choice;
 mod config;
+mod controller;
 mod engine;
 mod error;
 pub mod model;
@@ -39,6 +40,7 @@ pub mod prompt;
 mod resample;
 
 pub use config::{EngineConfig, MAX_BLOCK, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+pub use controller::Controller;
 pub use engine::Engine;
 pub use error::{EmbedError, ProcessError};
 pub use processor::Processor;

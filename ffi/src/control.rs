@@ -46,7 +46,7 @@ pub unsafe extern "C" fn earshot_set_knob(
         let live = handle::shared(engine)?;
         // SAFETY: the caller's promise.
         let name = unsafe { required_str(name, "name") }?;
-        let commit = live.set_knob(name, value)?;
+        let commit = live.controller().set_knob(name, value)?;
         // SAFETY: the caller's promise.
         unsafe { maybe_write(epoch, commit.epoch) };
         Ok(EarshotStatus::EarshotOk)
@@ -82,7 +82,7 @@ pub unsafe extern "C" fn earshot_set_curve(
         }
         // SAFETY: non-NULL, and the caller's promise of `count` floats.
         let values = unsafe { std::slice::from_raw_parts(values, count as usize) };
-        let commit = live.set_curve(name, values)?;
+        let commit = live.controller().set_curve(name, values)?;
         // SAFETY: the caller's promise.
         unsafe { maybe_write(epoch, commit.epoch) };
         Ok(EarshotStatus::EarshotOk)
@@ -111,7 +111,7 @@ pub unsafe extern "C" fn earshot_set_prompt(
         let live = handle::shared(engine)?;
         // SAFETY: the caller's promise.
         let text = unsafe { required_str(text, "text") }?;
-        let committed = live.set_prompt(text)?;
+        let committed = live.controller().set_prompt(text)?;
         // SAFETY: the caller's promise.
         unsafe { maybe_write(epoch, committed) };
         Ok(EarshotStatus::EarshotOk)
@@ -128,7 +128,8 @@ pub unsafe extern "C" fn earshot_set_prompt(
 pub extern "C" fn earshot_arm_band(engine: EarshotEngine, start: u64, end: u64) -> EarshotStatus {
     guarded(|| {
         let live = handle::shared(engine)?;
-        live.arm_band(SampleFrames(start), SampleFrames(end))?;
+        live.controller()
+            .arm_band(SampleFrames(start), SampleFrames(end))?;
         Ok(EarshotStatus::EarshotOk)
     })
 }
@@ -139,7 +140,7 @@ pub extern "C" fn earshot_arm_band(engine: EarshotEngine, start: u64, end: u64) 
 #[unsafe(no_mangle)]
 pub extern "C" fn earshot_disarm_band(engine: EarshotEngine) -> EarshotStatus {
     guarded(|| {
-        handle::shared(engine)?.disarm_band();
+        handle::shared(engine)?.controller().disarm_band();
         Ok(EarshotStatus::EarshotOk)
     })
 }

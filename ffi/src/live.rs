@@ -1,9 +1,7 @@
 //! What the control side of one engine handle holds.
 
-use earshot_embed::{EmbedError, Engine};
+use earshot_embed::{Controller, Engine};
 use earshot_engine::ack::AckEvent;
-use earshot_engine::control::{Control, KnobCommit};
-use earshot_engine::frames::SampleFrames;
 use earshot_engine::playback::PlaybackStats;
 use std::sync::mpsc::Receiver;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,18 +11,15 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// and the calls that swap it touch.
 ///
 /// The engine itself is not `Sync` (its runner thread's handle), so calls
-/// that share the handle go through a clone of its control plane, which
-/// is: a knob set from one thread never waits for a prompt encoding on
-/// another.
+/// that share the handle go through its [`Controller`], which is: a knob
+/// set from one thread never waits for a prompt encoding on another.
 #[derive(Debug)]
 pub struct Live {
     /// The embedded engine: start and stop (under the handle's write lock),
     /// `is_running` (briefly locked).
     engine: Mutex<Engine>,
-    /// The engine's control plane, for the shared control calls.
-    control: Control,
-    /// Why prompts are off, when they are (the engine's answer at create).
-    prompts_off: Option<String>,
+    /// The engine's control calls, shared by every control thread.
+    controller: Controller,
     /// Ack events since create, when the config kept them. A mutex because
     /// a receiver serves one thread at a time.
     acks: Option<Mutex<Receiver<AckEvent>>>,
@@ -42,8 +37,7 @@ impl Live {
     /// A created engine, not started; subscribes to its acks when asked.
     pub fn new(engine: Engine, keep_acks: bool) -> Self {
         Self {
-            control: engine.control().clone(),
-            prompts_off: engine.prompts_off().map(str::to_owned),
+            controller: engine.controller().clone(),
             acks: keep_acks.then(|| Mutex::new(engine.subscribe_acks())),
             engine: Mutex::new(engine),
             stats: None,
@@ -63,33 +57,9 @@ impl Live {
         lock(&self.engine).is_running()
     }
 
-    /// As `Engine::set_knob`.
-    pub fn set_knob(&self, name: &str, value: f32) -> Result<KnobCommit, EmbedError> {
-        Ok(self.control.set_knob(name, value)?)
-    }
-
-    /// As `Engine::set_curve`.
-    pub fn set_curve(&self, name: &str, values: &[f32]) -> Result<KnobCommit, EmbedError> {
-        Ok(self.control.set_curve(name, values)?)
-    }
-
-    /// As `Engine::set_prompt`: refused with the reason when prompts are
-    /// off, else encoded on this thread and committed.
-    pub fn set_prompt(&self, text: &str) -> Result<u64, EmbedError> {
-        if let Some(why) = &self.prompts_off {
-            return Err(EmbedError::NoPrompts(why.clone()));
-        }
-        Ok(self.control.set_prompt(text)?)
-    }
-
-    /// As `Engine::arm_band`.
-    pub fn arm_band(&self, a: SampleFrames, b: SampleFrames) -> Result<bool, EmbedError> {
-        Ok(self.control.arm_band(a, b)?)
-    }
-
-    /// As `Engine::disarm_band`.
-    pub fn disarm_band(&self) -> bool {
-        self.control.disarm_band()
+    /// The engine's control calls (knobs, curves, prompt, band).
+    pub fn controller(&self) -> &Controller {
+        &self.controller
     }
 
     /// The oldest pending ack event; `None` when acks are off.
