@@ -35,7 +35,7 @@ const DROP_STOP: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
-    weights: ModelWeights,
+    weights: Arc<ModelWeights>,
     clock: Arc<RealClock>,
     control: Control,
     controller: Controller,
@@ -60,6 +60,17 @@ impl Engine {
             config.size,
             config.weights_seed,
         )?;
+        Self::with_weights(config, Arc::new(weights))
+    }
+
+    /// Like [`new`](Self::new) with weights already loaded (shared, say,
+    /// by every activation of a plugin instance): `config`'s weights
+    /// file, size and seed are not read.
+    pub fn with_weights(
+        config: EngineConfig,
+        weights: Arc<ModelWeights>,
+    ) -> Result<Self, EmbedError> {
+        config.check()?;
         // Fail here, not at start, when the backend cannot run (no GPU).
         drop(make_backend(config.backend, &weights)?);
         let clock = Arc::new(RealClock::new(SAMPLE_RATE));
@@ -153,6 +164,11 @@ impl Engine {
     /// The config the engine was built from.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The weights the engine runs, to share with a later engine.
+    pub fn weights(&self) -> &Arc<ModelWeights> {
+        &self.weights
     }
 
     /// The model's geometry.

@@ -128,3 +128,29 @@ fn knobs_carry_over_a_stop_and_start() {
     assert!(engine.set_knob("nope", 0.5).is_err());
     assert!(engine.set_knob("warmth", f32::INFINITY).is_err());
 }
+
+#[test]
+fn a_second_engine_shares_the_first_ones_weights() {
+    let first = Engine::new(EngineConfig::default()).unwrap();
+    let weights = std::sync::Arc::clone(first.weights());
+    let second = Engine::with_weights(
+        EngineConfig {
+            sample_rate: 96_000,
+            ..EngineConfig::default()
+        },
+        std::sync::Arc::clone(&weights),
+    )
+    .unwrap();
+    assert!(std::sync::Arc::ptr_eq(second.weights(), &weights));
+    assert!(
+        Engine::with_weights(
+            EngineConfig {
+                channels: 3,
+                ..EngineConfig::default()
+            },
+            weights
+        )
+        .is_err(),
+        "the config is still checked"
+    );
+}

@@ -12,9 +12,11 @@ use clack_extensions::log::{HostLog, LogSeverity};
 use clack_extensions::params::{HostParams, ParamRescanFlags};
 use clack_plugin::prelude::*;
 use earshot_embed::{EmbedError, Engine, Processor};
+use earshot_engine::model::ModelWeights;
 use earshot_engine::model::knobs::KNOBS;
 use std::cell::{Cell, RefCell};
 use std::ffi::CString;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long `deactivate` waits for the runner thread; a runner stuck in a
@@ -51,7 +53,19 @@ pub struct MainThread<'a> {
     settings: RefCell<Settings>,
     active: RefCell<Option<Active>>,
     latency: Cell<u32>,
+    /// The weights of the last activation and what they were made from:
+    /// a host reactivates for a new rate or block size, and generating or
+    /// reading the weights again would make that take seconds (minutes for
+    /// `base` on the CPU).
+    weights: RefCell<Option<(WeightsSource, Arc<ModelWeights>)>>,
 }
+
+/// What a set of weights was made from: a file, or a size and a seed.
+type WeightsSource = (
+    Option<std::path::PathBuf>,
+    earshot_engine::model::ModelSize,
+    u64,
+);
 
 impl std::fmt::Debug for MainThread<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +88,7 @@ impl<'a> MainThread<'a> {
             settings: RefCell::new(Settings::default()),
             active: RefCell::new(None),
             latency: Cell::new(0),
+            weights: RefCell::new(None),
         }
     }
 
@@ -88,7 +103,19 @@ impl<'a> MainThread<'a> {
     /// the main thread, never on the audio thread.
     pub fn start(&self, sample_rate: f64, max_frames: u32) -> Result<Started, ActivateError> {
         let settings = self.settings.borrow().clone();
-        let mut engine = Engine::new(settings.engine.engine_config(sample_rate, max_frames)?)?;
+        let config = settings.engine.engine_config(sample_rate, max_frames)?;
+        let source = (config.weights.clone(), config.size, config.weights_seed);
+        let cached = self
+            .weights
+            .borrow()
+            .as_ref()
+            .filter(|(made_from, _)| *made_from == source)
+            .map(|(_, w)| Arc::clone(w));
+        let mut engine = match cached {
+            Some(weights) => Engine::with_weights(config, weights)?,
+            None => Engine::new(config)?,
+        };
+        *self.weights.borrow_mut() = Some((source, Arc::clone(engine.weights())));
         for (spec, value) in KNOBS.iter().zip(self.shared.values.all()) {
             engine.set_knob(spec.name, value as f32)?;
         }
