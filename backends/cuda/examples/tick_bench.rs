@@ -38,6 +38,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("bf16") => earshot_cuda::Precision::Bf16,
         _ => earshot_cuda::Precision::Fp32,
     };
+    // Device memory the backend takes: free memory with the context made
+    // (the backend shares the device's primary context) against the end.
+    let context = cudarc::driver::CudaContext::new(0)?;
+    context.bind_to_thread()?;
+    let (free_before, _) = cudarc::driver::result::mem_get_info()?;
     let mut b = CudaBackend::with_precision(&weights, 0, precision)?;
     let lanes = match std::env::var("ATTENTION_LANES") {
         Ok(v) => Some(v.parse::<u32>()?),
@@ -134,8 +139,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         per_1024 * 1000.0,
         encode_ms * 1000.0
     );
+    context.bind_to_thread()?;
+    let (free_after, _) = cudarc::driver::result::mem_get_info()?;
+    let vram_mib = free_before.saturating_sub(free_after) as f64 / f64::from(1u32 << 20);
     println!(
-        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"attention_lanes\": {}, \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_4096_ms:.4}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
+        "{{\"device\": \"{}\", \"model\": \"{}\", \"precision\": \"{precision:?}\", \"attention_lanes\": {}, \"iters\": {iters}, \"step_ms\": {{{}}}, \"decode_4096_ms\": {decode_4096_ms:.4}, \"vram_mib\": {vram_mib:.1}, \"graph_fallback\": {:?}, \"counters\": \"{:?}\"}}",
         b.device_name(),
         cfg.size,
         lanes.map_or("null".to_string(), |l| l.to_string()),
