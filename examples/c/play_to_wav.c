@@ -147,6 +147,7 @@ int main(int argc, char **argv) {
     config.sample_rate = RATE;
     config.channels = CHANNELS;
     config.max_block = BLOCK;
+    config.keep_acks = 1;
 
     EarshotEngine engine = 0;
     CHECK(earshot_create(&config, &engine));

@@ -291,7 +291,8 @@ typedef struct EarshotConfig {
   uint32_t rt_knob_capacity;
   /**
    * Nonzero: keep ack events for `earshot_poll_ack` (they queue until
-   * polled, a few per change). Zero: none are kept.
+   * polled, a few per change: a host that asks for them must poll).
+   * Zero (the default): none are kept.
    */
   uint32_t keep_acks;
   /**
@@ -443,8 +444,10 @@ EarshotStatus earshot_start(EarshotEngine engine);
  * written (at most the lead), then silence, with `EARSHOT_OK`: no click
  * at the stop.
  *
- * Control call. Fails with `EARSHOT_ERR_INVALID_HANDLE`,
- * `EARSHOT_ERR_NOT_RUNNING` or `EARSHOT_ERR_STOP`.
+ * Control call. Fails with `EARSHOT_ERR_INVALID_HANDLE` or
+ * `EARSHOT_ERR_NOT_RUNNING` (nothing changed), or `EARSHOT_ERR_STOP`: the
+ * one failure that still changes something — the engine counts as stopped
+ * (it can be started again), its runner thread left behind.
  */
 EarshotStatus earshot_stop(EarshotEngine engine, uint32_t timeout_ms);
 
@@ -467,12 +470,14 @@ EarshotStatus earshot_destroy(EarshotEngine engine);
  * engine's audio is resampled to the config's sample rate.
  *
  * Real-time safe; call it from one audio thread at a time (a second
- * thread calling at once gets `EARSHOT_ERR_BUSY`). On every failure but
- * `EARSHOT_ERR_NULL` for `out` itself, every non-NULL channel buffer is
- * filled with silence and the playhead stays where it was:
- * `EARSHOT_ERR_NULL` (a channel pointer), `EARSHOT_ERR_INVALID_HANDLE`,
+ * thread calling at once gets `EARSHOT_ERR_BUSY`). The playhead stays
+ * where it was on every failure. A block of the wrong shape is left
+ * untouched, and `out` is not even read when `channels` is not 1 or 2 or
+ * `frames` is over 65536: `EARSHOT_ERR_CHANNELS`, `EARSHOT_ERR_FRAMES`.
+ * On the other failures every non-NULL channel buffer is filled with
+ * silence: `EARSHOT_ERR_NULL` (a channel pointer; `out` itself NULL
+ * touches nothing), `EARSHOT_ERR_INVALID_HANDLE`,
  * `EARSHOT_ERR_NOT_STARTED` (before the first `earshot_start`),
- * `EARSHOT_ERR_CHANNELS`, `EARSHOT_ERR_FRAMES`,
  * `EARSHOT_ERR_INVALID_ARGUMENT` (the two channel buffers overlap),
  * `EARSHOT_ERR_BUSY`.
  *

@@ -55,7 +55,8 @@ pub struct EarshotConfig {
     /// 1..=65536.
     pub rt_knob_capacity: u32,
     /// Nonzero: keep ack events for `earshot_poll_ack` (they queue until
-    /// polled, a few per change). Zero: none are kept.
+    /// polled, a few per change: a host that asks for them must poll).
+    /// Zero (the default): none are kept.
     pub keep_acks: u32,
     /// The text encoder's model directory, tried before
     /// `$EARSHOT_TEXT_MODEL` and the default cache; NULL: only those two.
@@ -88,7 +89,7 @@ impl EarshotConfig {
             lead_floor_ms: u32::try_from(d.lead_floor.0 * 1000 / u64::from(SAMPLE_RATE))
                 .unwrap_or(u32::MAX),
             rt_knob_capacity: u32::try_from(d.rt_knob_capacity).unwrap_or(u32::MAX),
-            keep_acks: 1,
+            keep_acks: 0,
             text_model_dir: std::ptr::null(),
         }
     }

@@ -9,7 +9,11 @@
 //! ## Calls and threads
 //!
 //! - **Audio thread** (real-time safe: no lock, allocation, free, block or
-//!   log, on success or failure): `earshot_process`, `earshot_knob_rt`.
+//!   log, on success or failure; one caveat: in a library loaded with
+//!   `dlopen`, glibc makes a thread's thread-local block on its first touch,
+//!   which the first *failing* audio call does — call `earshot_last_error`
+//!   once on the audio thread at setup to make that happen there):
+//!   `earshot_process`, `earshot_knob_rt`.
 //!   One thread at a time per engine; a second gets `EARSHOT_ERR_BUSY`
 //!   and silence rather than waiting.
 //! - **Control calls** (any thread but the audio thread, concurrently):

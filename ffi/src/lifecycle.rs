@@ -80,8 +80,10 @@ pub extern "C" fn earshot_start(engine: EarshotEngine) -> EarshotStatus {
 /// written (at most the lead), then silence, with `EARSHOT_OK`: no click
 /// at the stop.
 ///
-/// Control call. Fails with `EARSHOT_ERR_INVALID_HANDLE`,
-/// `EARSHOT_ERR_NOT_RUNNING` or `EARSHOT_ERR_STOP`.
+/// Control call. Fails with `EARSHOT_ERR_INVALID_HANDLE` or
+/// `EARSHOT_ERR_NOT_RUNNING` (nothing changed), or `EARSHOT_ERR_STOP`: the
+/// one failure that still changes something — the engine counts as stopped
+/// (it can be started again), its runner thread left behind.
 #[unsafe(no_mangle)]
 pub extern "C" fn earshot_stop(engine: EarshotEngine, timeout_ms: u32) -> EarshotStatus {
     guarded(|| {
@@ -104,8 +106,11 @@ pub extern "C" fn earshot_stop(engine: EarshotEngine, timeout_ms: u32) -> Earsho
 pub extern "C" fn earshot_destroy(engine: EarshotEngine) -> EarshotStatus {
     guarded(|| {
         let (mut live, processor) = handle::remove(engine)?;
+        // The runner first: dropping the processor waits for patches still
+        // landing, which a running runner would keep sending.
+        let stopped = live.engine_mut().stop(DESTROY_STOP);
         drop(processor);
-        match live.engine_mut().stop(DESTROY_STOP) {
+        match stopped {
             Ok(_) | Err(EmbedError::NotRunning) => Ok(EarshotStatus::EarshotOk),
             Err(e) => Err(e.into()),
         }

@@ -7,7 +7,8 @@ use crate::entry::guarded;
 use crate::error::FfiError;
 use crate::handle::{self, EarshotEngine};
 use crate::status::EarshotStatus;
-use earshot_embed::ProcessError;
+use earshot_embed::{MAX_BLOCK, ProcessError};
+use earshot_engine::model::config::CHANNELS;
 
 /// Fills `channels` host buffers of `frames` floats each (`out[c]` is
 /// channel `c`, planar) with the next frames from the playhead, and
@@ -15,12 +16,14 @@ use earshot_embed::ProcessError;
 /// engine's audio is resampled to the config's sample rate.
 ///
 /// Real-time safe; call it from one audio thread at a time (a second
-/// thread calling at once gets `EARSHOT_ERR_BUSY`). On every failure but
-/// `EARSHOT_ERR_NULL` for `out` itself, every non-NULL channel buffer is
-/// filled with silence and the playhead stays where it was:
-/// `EARSHOT_ERR_NULL` (a channel pointer), `EARSHOT_ERR_INVALID_HANDLE`,
+/// thread calling at once gets `EARSHOT_ERR_BUSY`). The playhead stays
+/// where it was on every failure. A block of the wrong shape is left
+/// untouched, and `out` is not even read when `channels` is not 1 or 2 or
+/// `frames` is over 65536: `EARSHOT_ERR_CHANNELS`, `EARSHOT_ERR_FRAMES`.
+/// On the other failures every non-NULL channel buffer is filled with
+/// silence: `EARSHOT_ERR_NULL` (a channel pointer; `out` itself NULL
+/// touches nothing), `EARSHOT_ERR_INVALID_HANDLE`,
 /// `EARSHOT_ERR_NOT_STARTED` (before the first `earshot_start`),
-/// `EARSHOT_ERR_CHANNELS`, `EARSHOT_ERR_FRAMES`,
 /// `EARSHOT_ERR_INVALID_ARGUMENT` (the two channel buffers overlap),
 /// `EARSHOT_ERR_BUSY`.
 ///
@@ -39,12 +42,38 @@ pub unsafe extern "C" fn earshot_process(
         if out.is_null() {
             return Err(FfiError::Null("out"));
         }
-        // SAFETY: non-NULL, and the caller's promise of `channels` pointers.
+        // Shapes no engine takes are refused before `out` is read or
+        // written: a wrong count must give a code, not a wild access.
+        if !(1..=CHANNELS as u32).contains(&channels) {
+            return Err(ProcessError::Channels {
+                expected: CHANNELS,
+                got: channels as usize,
+            }
+            .into());
+        }
+        if frames as usize > MAX_BLOCK {
+            return Err(ProcessError::BlockTooLong {
+                max: MAX_BLOCK,
+                got: frames as usize,
+            }
+            .into());
+        }
+        // SAFETY: non-NULL, and the caller's promise of `channels` (1 or 2)
+        // pointers.
         let channels = unsafe { std::slice::from_raw_parts(out, channels as usize) };
         let frames = frames as usize;
         // SAFETY: the caller's promise on each channel pointer.
         let played = unsafe { play(engine, channels, frames) };
-        if played.is_err() {
+        // Silence where the block had the engine's shape and could not be
+        // played; a block of the wrong shape is left untouched.
+        if let Err(e) = &played
+            && !matches!(
+                e,
+                FfiError::Process(
+                    ProcessError::Channels { .. } | ProcessError::BlockTooLong { .. }
+                )
+            )
+        {
             for &c in channels.iter().filter(|c| !c.is_null()) {
                 // SAFETY: the caller's promise: `frames` writable floats;
                 // raw writes, so overlapping buffers are fine here. All-zero

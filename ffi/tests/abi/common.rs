@@ -12,7 +12,9 @@ pub fn config() -> EarshotConfig {
     let status = unsafe { earshot_config_default(config.as_mut_ptr()) };
     assert_eq!(status, EarshotStatus::EarshotOk);
     // SAFETY: `earshot_config_default` wrote every field.
-    unsafe { config.assume_init() }
+    let mut config = unsafe { config.assume_init() };
+    config.keep_acks = 1;
+    config
 }
 
 /// Creates an engine from `config`, which must succeed.

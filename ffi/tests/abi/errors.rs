@@ -92,7 +92,7 @@ fn process_before_start_is_silence_with_its_own_code() {
 }
 
 #[test]
-fn blocks_of_the_wrong_shape_are_refused_with_silence() {
+fn blocks_of_the_wrong_shape_are_refused_untouched() {
     let mut c = config();
     c.max_block = 256;
     let engine = create(&c);
@@ -105,23 +105,30 @@ fn blocks_of_the_wrong_shape_are_refused_with_silence() {
         EarshotStatus::EarshotErrChannels,
         "channels",
     );
-    assert!(a[..128].iter().all(|&v| v == 0.0));
-    a.fill(1.0);
     assert_fails(
         process(engine, &mut [&mut a, &mut b, &mut d], 128),
         EarshotStatus::EarshotErrChannels,
         "3 channels",
-    );
-    assert!(
-        [&a, &b, &d]
-            .iter()
-            .all(|c| c[..128].iter().all(|&v| v == 0.0))
     );
     assert_fails(
         process(engine, &mut [&mut a, &mut b], 257),
         EarshotStatus::EarshotErrFrames,
         "257",
     );
+    assert!(
+        [&a, &b, &d].iter().all(|c| c.iter().all(|&v| v == 1.0)),
+        "a block of the wrong shape is not written"
+    );
+    // A count far beyond the pointers given, or frames far beyond any
+    // buffer: refused before `out` is read or written.
+    let two = [a.as_mut_ptr(), b.as_mut_ptr()];
+    // SAFETY: the call must not read past `two` nor write through it.
+    let status = unsafe { earshot_process(engine, two.as_ptr(), 1 << 30, 64) };
+    assert_fails(status, EarshotStatus::EarshotErrChannels, "channels");
+    // SAFETY: as above.
+    let status = unsafe { earshot_process(engine, two.as_ptr(), 2, 1 << 30) };
+    assert_fails(status, EarshotStatus::EarshotErrFrames, "frames");
+    assert!(a.iter().chain(&b).all(|&v| v == 1.0));
     // The same buffer twice: two `&mut` to one memory, refused.
     let p = a.as_mut_ptr();
     // SAFETY: `p + 64` is inside `a`; 128 floats from either are inside it.
