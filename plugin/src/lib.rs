@@ -2,7 +2,8 @@
 //!
 //! earshot as a CLAP instrument plugin (`earshot.clap`): the host's
 //! `process()` drives the engine's playhead, every knob of the model is an
-//! automatable, modulatable parameter with sample-accurate timing, the
+//! automatable, modulatable parameter whose events keep their order and
+//! their frame in the block (committed at the runner's next tick), the
 //! prompt and the model live in the plugin state, and the host's loop arms
 //! the engine's loop band. See `docs/clap.md` for parameters, state format,
 //! threads, latency, and how to build and load the bundle.

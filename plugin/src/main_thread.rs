@@ -8,6 +8,7 @@ use crate::error::ActivateError;
 use crate::plugin::Shared;
 use crate::settings::Settings;
 use crate::state::SavedState;
+use clack_extensions::latency::HostLatency;
 use clack_extensions::log::{HostLog, LogSeverity};
 use clack_extensions::params::{HostParams, ParamRescanFlags};
 use clack_plugin::prelude::*;
@@ -50,6 +51,7 @@ pub struct MainThread<'a> {
     shared: &'a Shared,
     log: Option<HostLog>,
     host_params: Option<HostParams>,
+    host_latency: Option<HostLatency>,
     settings: RefCell<Settings>,
     active: RefCell<Option<Active>>,
     latency: Cell<u32>,
@@ -58,6 +60,8 @@ pub struct MainThread<'a> {
     /// reading the weights again would make that take seconds (minutes for
     /// `base` on the CPU).
     weights: RefCell<Option<(WeightsSource, Arc<ModelWeights>)>>,
+    /// The settings of the last activation that worked.
+    last_good: RefCell<Option<Settings>>,
 }
 
 /// What a set of weights was made from: a file, or a size and a seed.
@@ -85,10 +89,12 @@ impl<'a> MainThread<'a> {
             shared,
             log: info.get_extension(),
             host_params: info.get_extension(),
+            host_latency: info.get_extension(),
             settings: RefCell::new(Settings::default()),
             active: RefCell::new(None),
             latency: Cell::new(0),
             weights: RefCell::new(None),
+            last_good: RefCell::new(None),
         }
     }
 
@@ -103,6 +109,36 @@ impl<'a> MainThread<'a> {
     /// the main thread, never on the audio thread.
     pub fn start(&self, sample_rate: f64, max_frames: u32) -> Result<Started, ActivateError> {
         let settings = self.settings.borrow().clone();
+        match self.start_with(&settings, sample_rate, max_frames) {
+            Ok(started) => {
+                *self.last_good.borrow_mut() = Some(settings);
+                Ok(started)
+            }
+            // A loaded state whose engine cannot be built (a malformed
+            // weights file, a GPU backend without a GPU) must not leave the
+            // plugin unable to play: back to the settings that last worked,
+            // said in the host's log.
+            Err(e) => match self.last_good.borrow().clone() {
+                Some(good) if good.engine != settings.engine => {
+                    self.log(
+                        LogSeverity::Error,
+                        &format!("the loaded engine settings do not start ({e}); back to the last ones that did"),
+                    );
+                    let started = self.start_with(&good, sample_rate, max_frames)?;
+                    *self.settings.borrow_mut() = good;
+                    Ok(started)
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    fn start_with(
+        &self,
+        settings: &Settings,
+        sample_rate: f64,
+        max_frames: u32,
+    ) -> Result<Started, ActivateError> {
         let config = settings.engine.engine_config(sample_rate, max_frames)?;
         let source = (config.weights.clone(), config.size, config.weights_seed);
         let cached = self
@@ -120,8 +156,14 @@ impl<'a> MainThread<'a> {
             engine.set_knob(spec.name, value as f32)?;
         }
         let processor = engine.start()?;
-        self.latency
-            .set(u32::try_from(processor.latency()).unwrap_or(u32::MAX));
+        let latency = u32::try_from(processor.latency()).unwrap_or(u32::MAX);
+        if latency != self.latency.replace(latency)
+            && let Some(host_latency) = &self.host_latency
+        {
+            // It depends on the host's rate; CLAP allows a change only
+            // during activate, which is where this runs.
+            host_latency.changed(&self.host);
+        }
         let (bands, consumer) = rtrb::RingBuffer::new(BAND_QUEUE);
         let prompt_error = (!settings.prompt.is_empty())
             .then(|| engine.set_prompt(&settings.prompt).err())

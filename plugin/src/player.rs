@@ -36,6 +36,10 @@ pub struct Player<'a> {
     processor: Processor,
     values: &'a ParamValues,
     modulation: [f64; KNOB_COUNT],
+    /// Knobs whose latest value the engine's full queue refused: sent again
+    /// at the start of the next block, so the engine never keeps a value
+    /// the host has left.
+    unsent: [bool; KNOB_COUNT],
     follower: LoopFollower,
     bands: rtrb::Producer<BandRequest>,
     /// The longest band the playback ring replays.
@@ -56,6 +60,7 @@ impl<'a> Player<'a> {
             processor,
             values,
             modulation: [0.0; KNOB_COUNT],
+            unsent: [false; KNOB_COUNT],
             follower: LoopFollower::default(),
             bands,
             ring,
@@ -82,11 +87,24 @@ impl<'a> Player<'a> {
                 knob
             }
         };
+        self.send(offset, knob);
+    }
+
+    /// Sends knob `knob`'s current value (with its modulation) to the
+    /// engine; a full queue (over a thousand changes between two runner
+    /// ticks) marks it to be sent again at the next block.
+    fn send(&mut self, offset: usize, knob: usize) {
         if let Some(value) = params::modulated(knob, self.values.get(knob), self.modulation[knob]) {
-            // A full queue (over a thousand changes between two runner
-            // ticks) drops this one; the value above is kept, and the
-            // parameter's next change carries it to the engine.
-            let _ = self.processor.knob(offset, knob, value);
+            self.unsent[knob] = self.processor.knob(offset, knob, value).is_err();
+        }
+    }
+
+    /// Sends again the values a full queue refused (at the block's start).
+    fn resend(&mut self) {
+        for knob in 0..KNOB_COUNT {
+            if self.unsent[knob] {
+                self.send(0, knob);
+            }
         }
     }
 
@@ -105,7 +123,9 @@ impl<'a> Player<'a> {
     /// Fills `left` and `right` (same length, at most the engine's max
     /// block) from the engine and advances its playhead.
     pub fn play(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<(), ProcessError> {
-        self.processor.process(&mut [left, right])
+        self.processor.process(&mut [left, right])?;
+        self.resend();
+        Ok(())
     }
 
     /// The longest block [`Player::play`] takes.
@@ -193,5 +213,48 @@ mod tests {
         snapshot.knobs.row(0, &mut row);
         assert_eq!(row[0], KNOBS[0].normalize(1.0));
         engine.stop(Duration::from_secs(2)).unwrap();
+    }
+
+    #[test]
+    fn a_value_the_full_queue_refused_reaches_the_engine_at_the_next_block() {
+        let mut engine = Engine::new(EngineConfig {
+            max_block: 64,
+            rt_knob_capacity: 1,
+            ..EngineConfig::default()
+        })
+        .unwrap();
+        // Stopped right away: only the snapshots below drain the queue.
+        let processor = engine.start().unwrap();
+        engine.stop(Duration::from_secs(2)).unwrap();
+        let values = ParamValues::default();
+        let (producer, _consumer) = rtrb::RingBuffer::new(4);
+        let mut player = Player::new(processor, &values, producer, SampleFrames(1 << 18));
+        let (mut left, mut right) = (vec![0.0f32; 64], vec![0.0f32; 64]);
+        player.change(
+            0,
+            ParamChange::Value {
+                knob: 0,
+                value: 0.9,
+            },
+        );
+        player.change(
+            1,
+            ParamChange::Value {
+                knob: 1,
+                value: 0.8,
+            },
+        );
+        let mut snapshot = earshot_engine::control::ControlState::new(8);
+        engine.control().snapshot(&mut snapshot);
+        assert_eq!(snapshot.knobs.epoch(), 1, "the queue held one change");
+        assert_no_alloc::assert_no_alloc(|| player.play(&mut left, &mut right).unwrap());
+        engine.control().snapshot(&mut snapshot);
+        assert_eq!(snapshot.knobs.epoch(), 2, "the refused one was sent again");
+        let mut row = [0.0f32; KNOB_COUNT];
+        snapshot.knobs.row(0, &mut row);
+        assert_eq!(row[1], KNOBS[1].normalize(0.8));
+        player.play(&mut left, &mut right).unwrap();
+        engine.control().snapshot(&mut snapshot);
+        assert_eq!(snapshot.knobs.epoch(), 2, "and only once");
     }
 }

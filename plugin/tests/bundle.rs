@@ -349,3 +349,44 @@ fn a_state_loaded_while_active_goes_to_the_engine_or_asks_for_a_restart() {
     let log = host::logged(&instance);
     assert!(only_prompt_warnings(&log), "{log:?}");
 }
+
+#[test]
+fn a_loaded_engine_that_cannot_start_falls_back_to_the_last_that_did() {
+    let _turn = engine_turn();
+    let entry = load_bundle();
+    let mut instance = instantiate(&entry);
+    let processor = activate(&mut instance, 48_000.0, 512);
+    deactivate(&mut instance, processor);
+    let good = host::save_state(&mut instance);
+    // A weights file that exists but is not safetensors: the state's check
+    // (the file is there) passes, the engine's load does not.
+    let bad_file =
+        std::env::temp_dir().join(format!("earshot-bad-{}.safetensors", std::process::id()));
+    std::fs::write(&bad_file, b"not a weights file").unwrap();
+    let bad = SavedState {
+        settings: Settings {
+            prompt: String::new(),
+            engine: EngineSettings {
+                weights: Some(bad_file.clone()),
+                ..EngineSettings::default()
+            },
+        },
+        knobs: KNOBS.map(|k| widen(k.default)),
+    }
+    .to_bytes()
+    .unwrap();
+    assert!(host::load_state(&mut instance, &bad));
+    let processor = activate(&mut instance, 48_000.0, 512);
+    deactivate(&mut instance, processor);
+    std::fs::remove_file(&bad_file).unwrap();
+    assert_eq!(
+        host::save_state(&mut instance),
+        good,
+        "back to the settings that worked"
+    );
+    let log = host::logged(&instance);
+    assert!(
+        log.iter().any(|l| l.contains("do not start")),
+        "said in the host's log: {log:?}"
+    );
+}
