@@ -88,8 +88,10 @@ impl Processor {
     /// Queues a change of knob `knob` (its index in
     /// `earshot_engine::model::knobs::KNOBS`) to `value`, meant for the
     /// frame `offset` host frames into the block about to be processed:
-    /// its Received ack carries that time. The runner commits it at its
-    /// next tick. Bad values and a full queue are refused; nothing changed.
+    /// its Received ack carries that frame's clock time (so for a change
+    /// late in a block it can read later than the Committed ack: the runner
+    /// commits everything queued at its next tick, which may come first).
+    /// Bad values and a full queue are refused; nothing changed.
     pub fn knob(&mut self, offset: usize, knob: usize, value: f32) -> Result<(), RtKnobError> {
         let into_block = offset as u64 * u64::from(SAMPLE_RATE) / u64::from(self.sample_rate);
         let at = SampleFrames(self.clock.now().0 + into_block);

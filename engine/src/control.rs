@@ -169,7 +169,9 @@ impl Control {
     pub fn drain_rt_knobs(&self) {
         let mut queues = self.rt_knobs.lock().unwrap_or_else(|p| p.into_inner());
         if queues.iter().all(|q| q.is_empty()) {
-            queues.retain(|q| !q.is_abandoned());
+            // Abandoned first (an Acquire load), then empty: a change pushed
+            // just before its sender went is kept for the next drain.
+            queues.retain(|q| !q.is_abandoned() || !q.is_empty());
             return;
         }
         let mut s = self.lock();
@@ -178,7 +180,7 @@ impl Control {
                 // Checked at send; a refusal here would change nothing.
                 if let Ok(changed) = s.knobs.set_index(event.knob, event.value) {
                     if changed {
-                        s.last_activity = Some(event.at);
+                        s.last_activity = s.last_activity.max(Some(event.at));
                     }
                     self.ack_commit(AckKind::Knob, s.knobs.epoch(), event.at);
                 }

@@ -140,7 +140,11 @@ impl CudaBackend {
             pool: dev.zeros(cfg.window_len())?,
             rendered: dev.zeros(window_frames * CHANNELS)?,
             // SAFETY: plain f32 read-back memory.
-            readback: unsafe { dev.ctx.alloc_pinned::<f32>(window_frames * CHANNELS) }?,
+            // Not write-combined: the host reads it.
+            readback: unsafe {
+                dev.ctx
+                    .alloc_pinned_with_flags::<f32>(window_frames * CHANNELS, 0)
+            }?,
             landing: Landing::new(&dev, window_frames * CHANNELS)?,
             pool_capacity: 1,
             latents: 0,

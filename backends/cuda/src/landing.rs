@@ -69,7 +69,9 @@ impl Landing {
         let mut ptrs = Vec::with_capacity(SLOTS);
         for _ in 0..SLOTS {
             // SAFETY: plain f32 read-back memory, written by copies only.
-            let mut slot = unsafe { dev.ctx.alloc_pinned::<f32>(len) }?;
+            // Not write-combined (cudarc's default): the host reads it,
+            // and reads of write-combined memory are uncached.
+            let mut slot = unsafe { dev.ctx.alloc_pinned_with_flags::<f32>(len, 0) }?;
             ptrs.push(slot.as_mut_ptr()?.cast_const());
             slots.push(slot);
         }
@@ -122,6 +124,11 @@ impl Landing {
         }
         if other || self.arrivals.is_none() {
             self.arrivals = Some(Arc::clone(arrivals));
+            // Every old job has landed (the sync above): their tickets
+            // belong to the old arrivals and must not read as busy.
+            for job in self.jobs.iter_mut() {
+                job.ticket = 0;
+            }
         }
         dev.stream.memcpy_dtoh(rendered, &mut self.slots[k])?;
         dev.counters.d2h_copies += 1;

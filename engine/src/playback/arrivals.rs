@@ -56,8 +56,18 @@ impl Arrivals {
     /// Marks `ticket` (and every earlier one: copies land in order)
     /// arrived. Called once the samples are in the buffer: its Release
     /// orders those writes before any read that sees the arrival.
+    ///
+    /// Called from a device driver's thread: it never panics (a clock that
+    /// panics stamps 0), so a ticket always arrives.
     pub fn arrive(&self, ticket: u64) {
-        self.at[(ticket % HISTORY as u64) as usize].store(self.now().0, Ordering::Relaxed);
+        let now =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.now().0)).unwrap_or(0);
+        // Every ticket this one covers arrived now too.
+        let from =
+            (self.done.load(Ordering::Relaxed) + 1).max(ticket.saturating_sub(HISTORY as u64 - 1));
+        for t in from..=ticket {
+            self.at[(t % HISTORY as u64) as usize].store(now, Ordering::Relaxed);
+        }
         self.done.fetch_max(ticket, Ordering::Release);
     }
 
@@ -111,6 +121,11 @@ mod tests {
         a.arrive(t2);
         assert!(a.has_arrived(t1), "a later arrival covers earlier tickets");
         assert_eq!(a.arrived_at(t2), Some(SampleFrames(77)));
+        assert_eq!(
+            a.arrived_at(t1),
+            Some(SampleFrames(77)),
+            "covered, stamped too"
+        );
         assert!(!a.has_arrived(3));
     }
 }

@@ -223,6 +223,14 @@ pub struct Runner {
     landing: VecDeque<(u64, u64, u64)>,
 }
 
+impl Drop for Runner {
+    /// Lets asynchronous renders land before the writer (and the patches
+    /// still on its ring) go, whatever the fields' drop order.
+    fn drop(&mut self) {
+        let _ = self.backend.settle();
+    }
+}
+
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
@@ -894,6 +902,9 @@ impl Runner {
                 .decode_async(&request, out.as_mut_ptr(), out.len(), &self.arrivals)?
         };
         buffer.set_arrival(ticket);
+        // Until it is in the patch on its way to the output, a panic must
+        // not free a buffer a device copy may still land in: leaked then.
+        let buffer = std::mem::ManuallyDrop::new(buffer);
         let now = self.clock.now();
         if ticket == 0 {
             self.lead
@@ -912,7 +923,7 @@ impl Runner {
             len: SampleFrames(frames as u64),
             epochs: produce.epochs,
             source: produce.slot,
-            buffer,
+            buffer: std::mem::ManuallyDrop::into_inner(buffer),
         };
         if let Err(back) = self.writer.send(patch) {
             let buffer = back.into_patch().buffer;

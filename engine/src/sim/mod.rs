@@ -5,8 +5,11 @@
 
 /// The calls a wrapping backend passes straight to its `inner` backend
 /// (a field implementing [`Backend`]($crate::backend::Backend)): everything
-/// but `encode`, `step` and `decode`, which the wrapper writes itself. For
-/// use inside an `impl Backend for ...` block.
+/// but `encode`, `step` and `decode`, which the wrapper writes itself, and
+/// `decode_async`, whose default renders through the wrapper's `decode`
+/// (synchronously: a wrapper that wants the inner backend's asynchronous
+/// read-back forwards `decode_async` itself, as golden's live run does).
+/// `settle` is forwarded. For use inside an `impl Backend for ...` block.
 #[macro_export]
 macro_rules! pass_through_backend {
     () => {
