@@ -174,6 +174,10 @@ pub struct GpuGenerator {
     staging: Staging,
     tokens: CudaSlice<f32>,
     pooled_in: CudaSlice<f32>,
+    /// Pinned staging of a conditioning's tokens and pooled vector: a copy
+    /// from pageable memory would wait for the step in flight, a host sync
+    /// inside the tick that commits a prompt.
+    cond_staging: (PinnedHostSlice<f32>, PinnedHostSlice<f32>),
     cond_qkv: CudaSlice<f32>,
     /// A stand-in for kernels' bf16 output when they write f32.
     no_half: CudaSlice<u16>,
@@ -260,6 +264,14 @@ impl GpuGenerator {
             },
             tokens: dev.zeros(COND_TOKENS * d)?,
             pooled_in: dev.zeros(d)?,
+            // SAFETY: plain f32 staging memory, written by the host, read
+            // by copies.
+            cond_staging: unsafe {
+                (
+                    dev.ctx.alloc_pinned::<f32>(COND_TOKENS * d)?,
+                    dev.ctx.alloc_pinned::<f32>(d)?,
+                )
+            },
             cond_qkv: dev.zeros(COND_TOKENS * 3 * d)?,
             no_half: dev.zeros(1)?,
             attention_lanes: None,
@@ -323,8 +335,13 @@ impl GpuGenerator {
         index: usize,
     ) -> Result<(), CudaError> {
         let d = self.cfg.width;
-        dev.stream.memcpy_htod(tokens, &mut self.tokens)?;
-        dev.stream.memcpy_htod(pooled, &mut self.pooled_in)?;
+        // Each waits only while the previous conditioning's copy from it is
+        // still in flight (two prompts within a step).
+        let (staged_tokens, staged_pooled) = &mut self.cond_staging;
+        staged_tokens.as_mut_slice()?.copy_from_slice(tokens);
+        staged_pooled.as_mut_slice()?.copy_from_slice(pooled);
+        dev.stream.memcpy_htod(staged_tokens, &mut self.tokens)?;
+        dev.stream.memcpy_htod(staged_pooled, &mut self.pooled_in)?;
         dev.counters.h2d_copies += 2;
         let per_block = COND_TOKENS * 2 * d;
         for (bi, blk) in self.blocks.iter().enumerate() {
