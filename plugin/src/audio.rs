@@ -70,10 +70,12 @@ impl<'a> PluginAudioProcessor<'a, Shared, MainThread<'a>> for AudioProcessor<'a>
         mut audio: Audio,
         events: Events,
     ) -> Result<ProcessStatus, PluginError> {
-        if self
+        let band_request = self
             .player
-            .follow_loop(process.transport.and_then(HostLoop::from_transport))
-        {
+            .follow_loop(process.transport.and_then(HostLoop::from_transport));
+        // Running dry: the main thread looks at whether the runner is still
+        // alive (a backend error ends it) and asks for a restart if not.
+        if band_request || self.player.ran_dry() {
             self.host.request_callback();
         }
         let mut events = events.input.iter().peekable();

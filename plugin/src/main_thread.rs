@@ -33,6 +33,8 @@ const BAND_QUEUE: usize = 16;
 struct Active {
     engine: Engine,
     bands: rtrb::Consumer<BandRequest>,
+    /// A dead runner was reported (once per engine).
+    reported_dead: bool,
 }
 
 /// What the audio thread gets when the plugin is activated.
@@ -171,6 +173,7 @@ impl<'a> MainThread<'a> {
         *self.active.borrow_mut() = Some(Active {
             engine,
             bands: consumer,
+            reported_dead: false,
         });
         if let Some(e) = prompt_error {
             self.prompt_refused(&e);
@@ -304,9 +307,28 @@ pub fn apply_band(engine: &Engine, request: BandRequest) -> Result<(), EmbedErro
     }
 }
 
+impl MainThread<'_> {
+    /// A runner that ended while active (a backend error) leaves the plugin
+    /// silent: say so once and ask the host for a restart, which builds a
+    /// new engine.
+    fn check_runner(&self) {
+        let dead = self.active.borrow_mut().as_mut().is_some_and(|a| {
+            !a.engine.is_running() && !std::mem::replace(&mut a.reported_dead, true)
+        });
+        if dead {
+            self.log(
+                LogSeverity::Error,
+                "the engine's runner stopped (a backend error); asking the host to restart the plugin",
+            );
+            self.host.request_restart();
+        }
+    }
+}
+
 impl<'a> PluginMainThread<'a, Shared> for MainThread<'a> {
     fn on_main_thread(&self) {
         self.apply_band_requests();
+        self.check_runner();
     }
 }
 

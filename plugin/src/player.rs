@@ -40,6 +40,8 @@ pub struct Player<'a> {
     /// at the start of the next block, so the engine never keeps a value
     /// the host has left.
     unsent: [bool; KNOB_COUNT],
+    /// The output's underrun count as last seen.
+    underruns: u64,
     follower: LoopFollower,
     bands: rtrb::Producer<BandRequest>,
     /// The longest band the playback ring replays.
@@ -61,6 +63,7 @@ impl<'a> Player<'a> {
             values,
             modulation: [0.0; KNOB_COUNT],
             unsent: [false; KNOB_COUNT],
+            underruns: 0,
             follower: LoopFollower::default(),
             bands,
             ring,
@@ -126,6 +129,15 @@ impl<'a> Player<'a> {
         self.processor.process(&mut [left, right])?;
         self.resend();
         Ok(())
+    }
+
+    /// Whether the output underran since the last call (a count the output
+    /// publishes; one atomic load).
+    pub fn ran_dry(&mut self) -> bool {
+        let underruns = self.processor.stats().underruns();
+        let dry = underruns > self.underruns;
+        self.underruns = underruns;
+        dry
     }
 
     /// The longest block [`Player::play`] takes.
@@ -256,5 +268,34 @@ mod tests {
         player.play(&mut left, &mut right).unwrap();
         engine.control().snapshot(&mut snapshot);
         assert_eq!(snapshot.knobs.epoch(), 2, "and only once");
+    }
+
+    #[test]
+    fn running_dry_is_noticed_once_per_underrun() {
+        let mut engine = Engine::new(EngineConfig {
+            max_block: 480,
+            ..EngineConfig::default()
+        })
+        .unwrap();
+        let values = ParamValues::default();
+        let (producer, _consumer) = rtrb::RingBuffer::new(4);
+        let processor = engine.start().unwrap();
+        let mut player = Player::new(processor, &values, producer, SampleFrames(1 << 18));
+        let (mut left, mut right) = (vec![0.0f32; 480], vec![0.0f32; 480]);
+        // Real time for 0.5 s: the runner keeps ahead.
+        for _ in 0..50 {
+            player.play(&mut left, &mut right).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!player.ran_dry(), "covered while the runner runs");
+        // The runner goes (as a backend error would end it): the output
+        // plays out what was written, then runs dry.
+        engine.stop(Duration::from_secs(2)).unwrap();
+        let mut noticed = 0;
+        for _ in 0..200 {
+            player.play(&mut left, &mut right).unwrap();
+            noticed += usize::from(player.ran_dry());
+        }
+        assert_eq!(noticed, 1, "one underrun, noticed once");
     }
 }
