@@ -8,6 +8,7 @@ use crate::error::EmbedError;
 use crate::processor::Processor;
 use crate::prompt::TextPrompt;
 use crate::resample::HostResampler;
+use earshot_engine::Backend;
 use earshot_engine::ack::AckEvent;
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::ConditioningInput;
@@ -37,9 +38,20 @@ pub struct Engine {
     config: EngineConfig,
     weights: Arc<ModelWeights>,
     clock: Arc<RealClock>,
-    control: Control,
     controller: Controller,
+    /// The backend made at construction to check it can run, kept for the
+    /// first start (making a GPU backend uploads every weight).
+    spare: Option<Spare>,
     running: Option<Running>,
+}
+
+/// A backend waiting for its start.
+struct Spare(Box<dyn Backend>);
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Spare").field(&self.0.name()).finish()
+    }
 }
 
 #[derive(Debug)]
@@ -54,13 +66,14 @@ impl Engine {
     /// it prompts are refused with the reason). Slow: the model is built
     /// here, not on the audio thread.
     pub fn new(config: EngineConfig) -> Result<Self, EmbedError> {
+        // Checked before the weights load, which can take long.
         config.check()?;
         let weights = crate::model::load_or_init(
             config.weights.as_deref(),
             config.size,
             config.weights_seed,
         )?;
-        Self::with_weights(config, Arc::new(weights))
+        Self::build(config, Arc::new(weights))
     }
 
     /// Like [`new`](Self::new) with weights already loaded (shared, say,
@@ -71,8 +84,13 @@ impl Engine {
         weights: Arc<ModelWeights>,
     ) -> Result<Self, EmbedError> {
         config.check()?;
+        Self::build(config, weights)
+    }
+
+    /// The engine of a checked config and its weights.
+    fn build(config: EngineConfig, weights: Arc<ModelWeights>) -> Result<Self, EmbedError> {
         // Fail here, not at start, when the backend cannot run (no GPU).
-        drop(make_backend(config.backend, &weights)?);
+        let spare = Spare(make_backend(config.backend, &weights)?);
         let clock = Arc::new(RealClock::new(SAMPLE_RATE));
         let control = Control::new(config.steps as usize, Arc::clone(&clock) as Arc<dyn Clock>);
         let prompts_off = match TextPrompt::new(&weights, config.text_model.as_deref()) {
@@ -86,8 +104,8 @@ impl Engine {
             config,
             weights,
             clock,
-            controller: Controller::new(control.clone(), prompts_off),
-            control,
+            controller: Controller::new(control, prompts_off),
+            spare: Some(spare),
             running: None,
         })
     }
@@ -99,7 +117,10 @@ impl Engine {
         if self.running.is_some() {
             return Err(EmbedError::AlreadyRunning);
         }
-        let backend = make_backend(self.config.backend, &self.weights)?;
+        let backend = match self.spare.take() {
+            Some(Spare(backend)) => backend,
+            None => make_backend(self.config.backend, &self.weights)?,
+        };
         let width = backend.config().width;
         let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;
         let resampler = (self.config.sample_rate != SAMPLE_RATE)
@@ -121,7 +142,7 @@ impl Engine {
         let parts = RunnerParts {
             backend,
             writer,
-            control: self.control.clone(),
+            control: self.controller.control().clone(),
             clock: Arc::clone(&self.clock) as Arc<dyn Clock>,
             trace: Box::new(NullTrace),
             conditioning: ConditioningInput::null(width),
@@ -134,7 +155,10 @@ impl Engine {
         });
         Ok(Processor {
             output,
-            knobs: self.control.rt_knobs(self.config.rt_knob_capacity),
+            knobs: self
+                .controller
+                .control()
+                .rt_knobs(self.config.rt_knob_capacity),
             clock: Arc::clone(&self.clock),
             stats,
             sample_rate: self.config.sample_rate,
@@ -178,7 +202,7 @@ impl Engine {
 
     /// The control plane, for what this facade does not wrap.
     pub fn control(&self) -> &Control {
-        &self.control
+        self.controller.control()
     }
 
     /// The playback counters of the current run.
