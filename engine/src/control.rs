@@ -168,25 +168,23 @@ impl Control {
     /// once empty.
     pub fn drain_rt_knobs(&self) {
         let mut queues = self.rt_knobs.lock().unwrap_or_else(|p| p.into_inner());
-        if queues.iter().all(|q| q.is_empty()) {
-            // Abandoned first (an Acquire load), then empty: a change pushed
-            // just before its sender went is kept for the next drain.
-            queues.retain(|q| !q.is_abandoned() || !q.is_empty());
-            return;
-        }
-        let mut s = self.lock();
-        for queue in queues.iter_mut() {
-            while let Ok(event) = queue.pop() {
-                // Checked at send; a refusal here would change nothing.
-                if let Ok(changed) = s.knobs.set_index(event.knob, event.value) {
-                    if changed {
-                        s.last_activity = s.last_activity.max(Some(event.at));
+        // The state lock only when there is something to commit.
+        if queues.iter().any(|q| !q.is_empty()) {
+            let mut s = self.lock();
+            for queue in queues.iter_mut() {
+                while let Ok(event) = queue.pop() {
+                    // Checked at send; a refusal here would change nothing.
+                    if let Ok(changed) = s.knobs.set_index(event.knob, event.value) {
+                        if changed {
+                            s.last_activity = s.last_activity.max(Some(event.at));
+                        }
+                        self.ack_commit(AckKind::Knob, s.knobs.epoch(), event.at);
                     }
-                    self.ack_commit(AckKind::Knob, s.knobs.epoch(), event.at);
                 }
             }
         }
-        drop(s);
+        // Abandoned first (an Acquire load), then empty: a change pushed
+        // just before its sender went is kept for the next drain.
         queues.retain(|q| !q.is_abandoned() || !q.is_empty());
     }
 

@@ -927,15 +927,13 @@ impl Runner {
         };
         if let Err(back) = self.writer.send(patch) {
             let buffer = back.into_patch().buffer;
-            if !self.arrivals.has_arrived(buffer.arrival()) {
+            if self.arrivals.has_arrived(buffer.arrival()) {
+                self.writer.release(buffer);
+            } else {
                 // Unreachable: room was checked, and nothing else sends. The
                 // copy still lands in it: never reuse it, never free it.
                 std::mem::forget(buffer);
-                report.skipped += 1;
-                self.counters.skipped += 1;
-                return Ok(());
             }
-            self.writer.release(buffer);
             report.skipped += 1;
             self.counters.skipped += 1;
             return Ok(());
