@@ -214,3 +214,48 @@ fn golden_report_writes_markdown_json_and_plots() {
         assert!(bytes.starts_with(b"\x89PNG"), "{png}");
     }
 }
+
+/// `earshot golden run` finds its files at run time, not where the binary
+/// was built: a copy of the binary run from an unrelated directory says
+/// where it looked, `EARSHOT_GOLDEN_DIR` points it at the files, and a
+/// binary inside a checkout's `target/` finds the checkout's `golden/`.
+#[test]
+fn golden_run_finds_its_files_wherever_the_binary_is() {
+    let root = temp("moved-binary");
+    let _ = std::fs::remove_dir_all(&root);
+    let release = root.join("checkout/target/release");
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let exe = release.join("earshot");
+    std::fs::copy(env!("CARGO_BIN_EXE_earshot"), &exe).unwrap();
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let run = |env: Option<&std::path::Path>| {
+        let mut cmd = Command::new(&exe);
+        cmd.current_dir(&elsewhere)
+            .args(["golden", "run", "--backend", "signal", "--only", "knob_step"])
+            .env_remove("EARSHOT_GOLDEN_DIR");
+        if let Some(dir) = env {
+            cmd.env("EARSHOT_GOLDEN_DIR", dir);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    let (ok, stderr) = run(None);
+    assert!(!ok, "nothing to find: {stderr}");
+    assert!(stderr.contains("no golden directory"), "{stderr}");
+    assert!(stderr.contains("EARSHOT_GOLDEN_DIR"), "{stderr}");
+    let tried = elsewhere.join("golden").display().to_string();
+    assert!(stderr.contains(&tried), "names {tried}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (ok, stderr) = run(Some(&golden));
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("within tolerance"), "{stderr}");
+
+    std::os::unix::fs::symlink(&golden, root.join("checkout/golden")).unwrap();
+    let (ok, stderr) = run(None);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("within tolerance"), "{stderr}");
+}

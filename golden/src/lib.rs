@@ -12,20 +12,33 @@
 //! use the real clock and a real backend.
 //!
 //! ```
-//! let cfg: earshot_golden::RenderConfig = earshot_golden::RenderConfig::from_toml(
-//!     "[stream]\nsteps = 4\n[knobs]\nbrightness = 0.9\n",
-//! ).unwrap();
-//! assert_eq!(cfg.stream.steps, Some(4));
+//! use earshot_golden::scenario::Scenario;
+//!
+//! let s = Scenario::from_toml(
+//!     r#"
+//! name = "step"
+//! about = "one knob step"
+//! duration = 96000
+//! profile = "cpu-tiny"
+//! content = "signal"
+//! [[action]]
+//! at = 48000
+//! knob = { name = "brightness", value = 0.9 }
+//! "#,
+//!     "step.toml",
+//! )
+//! .unwrap();
+//! assert_eq!(s.actions.len(), 1);
 //! ```
 
 pub mod ablation;
 pub mod baseline;
 pub mod costs;
+pub mod error;
 pub mod live_run;
 pub mod metrics;
 pub mod plots;
 pub mod record;
-pub mod render_config;
 pub mod report;
 pub mod report_plots;
 pub mod scenario;
@@ -33,6 +46,4 @@ pub mod suite;
 pub mod timeline;
 pub mod virtual_run;
 
-pub use render_config::{
-    ConfigError, ModelSection, RenderConfig, RenderSection, SamplerName, StreamSection,
-};
+pub use error::ConfigError;

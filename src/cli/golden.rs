@@ -1,6 +1,7 @@
 //! `earshot golden`: run the golden latency scenarios, compare them with
 //! the baselines, write the report, or measure a cost profile.
 
+use super::golden_dir::Search;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use earshot::cost_profile::{cpu_name, measure_cpu};
@@ -54,21 +55,52 @@ pub enum ContentBackend {
 /// Where the suite's files are.
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
-    /// Scenario files.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/scenarios"))]
-    scenarios: PathBuf,
-    /// Cost profiles.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/profiles"))]
-    profiles: PathBuf,
-    /// Baselines file.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/baselines.json"))]
-    baselines: PathBuf,
+    /// Scenario files [default: scenarios/ in the golden directory: the
+    /// one named by EARSHOT_GOLDEN_DIR, else golden/ under the current
+    /// directory, else golden/ beside or above the executable].
+    #[arg(long)]
+    scenarios: Option<PathBuf>,
+    /// Cost profiles [default: profiles/ in the golden directory].
+    #[arg(long)]
+    profiles: Option<PathBuf>,
+    /// Baselines file [default: baselines.json in the golden directory].
+    #[arg(long)]
+    baselines: Option<PathBuf>,
     /// Only these scenarios (by name; repeatable).
     #[arg(long)]
     only: Vec<String>,
     /// What makes the content.
     #[arg(long, value_enum, default_value_t = ContentBackend::Cpu)]
     backend: ContentBackend,
+}
+
+/// The suite's files, each from its flag or the golden directory.
+#[derive(Debug)]
+struct SuitePaths {
+    scenarios: PathBuf,
+    profiles: PathBuf,
+    baselines: PathBuf,
+}
+
+impl SuiteArgs {
+    /// Resolves the files: a flag wins; the golden directory is searched
+    /// for only when some flag is missing.
+    fn paths(&self) -> anyhow::Result<SuitePaths> {
+        let flags = [&self.scenarios, &self.profiles, &self.baselines];
+        let golden = if flags.iter().all(|f| f.is_some()) {
+            PathBuf::new()
+        } else {
+            Search::here().find()?
+        };
+        let pick = |flag: &Option<PathBuf>, name: &str| {
+            flag.clone().unwrap_or_else(|| golden.join(name))
+        };
+        Ok(SuitePaths {
+            scenarios: pick(&self.scenarios, "scenarios"),
+            profiles: pick(&self.profiles, "profiles"),
+            baselines: pick(&self.baselines, "baselines.json"),
+        })
+    }
 }
 
 /// `earshot golden run`.
@@ -190,8 +222,8 @@ impl Content {
     }
 }
 
-fn load(args: &SuiteArgs) -> anyhow::Result<Suite> {
-    let mut suite = Suite::load(&args.scenarios, &args.profiles)?;
+fn load(args: &SuiteArgs, paths: &SuitePaths) -> anyhow::Result<Suite> {
+    let mut suite = Suite::load(&paths.scenarios, &paths.profiles)?;
     if !args.only.is_empty() {
         suite.scenarios.retain(|s| args.only.contains(&s.name));
         if suite.scenarios.is_empty() {
@@ -253,7 +285,7 @@ fn compare_all(
 }
 
 fn run_live_suite(args: &RunArgs) -> anyhow::Result<()> {
-    let suite = load(&args.suite)?;
+    let suite = load(&args.suite, &args.suite.paths()?)?;
     // Live needs real work: the signal model costs nothing.
     let kind = match args.suite.backend {
         ContentBackend::Signal => ContentBackend::Cpu,
@@ -314,14 +346,15 @@ fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
     if args.live {
         return run_live_suite(args);
     }
-    let suite = load(&args.suite)?;
+    let paths = args.suite.paths()?;
+    let suite = load(&args.suite, &paths)?;
     let content = Content::new(args.suite.backend);
     eprintln!(
         "golden: {} scenarios on the virtual clock",
         suite.scenarios.len()
     );
     let results = run_all(&suite, &content)?;
-    let mut baselines = read_baselines(&args.suite.baselines)?;
+    let mut baselines = read_baselines(&paths.baselines)?;
     let report = SuiteReport {
         mode: "virtual".into(),
         comparisons: compare_all(&results, &baselines),
@@ -335,10 +368,10 @@ fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
         for (_, r) in &results {
             baselines.insert(r.name.clone(), figures(&r.metrics));
         }
-        baseline::write(&args.suite.baselines, &baselines)?;
+        baseline::write(&paths.baselines, &baselines)?;
         eprintln!(
             "golden: baselines written to {}",
-            args.suite.baselines.display()
+            paths.baselines.display()
         );
         return Ok(());
     }
@@ -353,7 +386,7 @@ fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
     if failed(&report.comparisons) {
         bail!(
             "golden: regressions against {}",
-            args.suite.baselines.display()
+            paths.baselines.display()
         );
     }
     eprintln!("golden: every scenario within tolerance of its baseline");
@@ -361,7 +394,8 @@ fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<()> {
-    let suite = load(&args.suite)?;
+    let paths = args.suite.paths()?;
+    let suite = load(&args.suite, &paths)?;
     let content = Content::new(args.suite.backend);
     let backend = |z| content.backend(z);
     let encoder = |z| content.encoder(z);
@@ -370,7 +404,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<()> {
         suite.scenarios.len()
     );
     let results = run_all(&suite, &content)?;
-    let baselines = read_baselines(&args.suite.baselines)?;
+    let baselines = read_baselines(&paths.baselines)?;
     let mut ablations = Vec::new();
     let mut checks = Vec::new();
     for s in &suite.scenarios {

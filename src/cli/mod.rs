@@ -1,9 +1,11 @@
 //! Command definitions and dispatch.
 
 mod golden;
+mod golden_dir;
 mod knobs;
 mod play;
 mod render;
+mod render_config;
 mod send;
 mod weights;
 

@@ -1,5 +1,6 @@
 //! `earshot render`: the reference model, offline, into a WAV file.
 
+use super::render_config::{RenderConfig, SamplerName};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use earshot::engine::clock::VirtualClock;
@@ -12,7 +13,6 @@ use earshot::engine::offline::{OfflineConfig, RenderInputs, RenderOutput, render
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::StreamConfig;
 use earshot::engine::trace::{JsonLinesTrace, NullTrace, TraceSink};
-use earshot::golden::{RenderConfig, SamplerName};
 use earshot::wav::WavOut;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;

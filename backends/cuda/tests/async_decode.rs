@@ -2,9 +2,13 @@
 //! its boundary (`settle`), none inside; the samples that land through the
 //! completion callback are bit-identical to a synchronous decode's; and
 //! the runner on the GPU with a paced output plays without underruns.
-//! Skipped, with the reason printed, on a machine without a GPU.
+//! Skipped, with the reason printed, on a machine without a GPU; failed
+//! there instead when `EARSHOT_EXPECT_GPU=1` (see `common`).
 
-use earshot_cuda::{CudaBackend, driver_present};
+mod common;
+
+use common::gpu_or_skip;
+use earshot_cuda::{CudaBackend};
 use earshot_engine::backend::DecodeRequest;
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::ConditioningInput;
@@ -20,14 +24,6 @@ use earshot_engine::trace::NullTrace;
 use earshot_engine::{Backend, Epochs, LatentFrames, SampleFrames};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn gpu_or_skip() -> bool {
-    if driver_present() {
-        return true;
-    }
-    eprintln!("skipped: no CUDA driver on this machine (run on the GPU machine)");
-    false
-}
 
 #[test]
 fn a_steady_tick_waits_only_at_its_boundary_and_lands_the_same_bits() {

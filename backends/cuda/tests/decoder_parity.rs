@@ -1,11 +1,15 @@
 //! CUDA decoder vs the CPU reference: a fixed latent window of the tiny
 //! model rendered over ranges in the middle, at the window's start and at
 //! its end, by `GpuDecoder` and by `CpuBackend::decode`. Skipped, with the
-//! reason printed, on a machine without a GPU.
+//! reason printed, on a machine without a GPU; failed there instead when
+//! `EARSHOT_EXPECT_GPU=1` (see `common`).
 
+mod common;
+
+use common::gpu_or_skip;
 use earshot_cpu::CpuBackend;
 use earshot_cuda::decoder::GpuDecoder;
-use earshot_cuda::{Device, driver_present};
+use earshot_cuda::Device;
 use earshot_engine::model::config::{CHANNELS, HOP};
 use earshot_engine::model::{ModelSize, init_weights};
 use earshot_engine::{Backend, DecodeRequest, LatentFrames, SampleFrames};
@@ -35,8 +39,7 @@ fn latent_window(len: usize) -> Vec<f32> {
 
 #[test]
 fn gpu_decoder_matches_the_cpu() {
-    if !driver_present() {
-        eprintln!("skipped: no CUDA driver on this machine (run on the GPU machine)");
+    if !gpu_or_skip() {
         return;
     }
     let weights = init_weights(ModelSize::Tiny, 7);
@@ -118,8 +121,7 @@ fn gpu_decoder_matches_the_cpu() {
 
 #[test]
 fn bad_ranges_are_errors_not_panics() {
-    if !driver_present() {
-        eprintln!("skipped: no CUDA driver on this machine (run on the GPU machine)");
+    if !gpu_or_skip() {
         return;
     }
     let weights = init_weights(ModelSize::Tiny, 7);

@@ -5,10 +5,14 @@
 //! copy, one read-back of the rendered slice and its wait, no allocation,
 //! the step a graph replay). In bf16 both attention kernels: the
 //! tensor-core one (the default) and the CUDA-core one (forced). Skipped,
-//! with the reason printed, on a machine without a GPU.
+//! with the reason printed, on a machine without a GPU; failed there
+//! instead when `EARSHOT_EXPECT_GPU=1` (see `common`).
 
+mod common;
+
+use common::gpu_or_skip;
 use earshot_cpu::CpuBackend;
-use earshot_cuda::{CudaBackend, Precision, driver_present};
+use earshot_cuda::{CudaBackend, Precision};
 use earshot_engine::backend::DecodeRequest;
 use earshot_engine::backend::{SlotStep, StepBatch, StepTiming};
 use earshot_engine::conditioning::ConditioningInput;
@@ -19,14 +23,6 @@ use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
 use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
 use earshot_engine::{Backend, Epochs, LatentFrames, SampleFrames};
-
-fn gpu_or_skip() -> bool {
-    if driver_present() {
-        return true;
-    }
-    eprintln!("skipped: no CUDA driver on this machine (run on the GPU machine)");
-    false
-}
 
 fn weights() -> ModelWeights {
     init_weights(ModelSize::Tiny, 7)

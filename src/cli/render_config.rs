@@ -1,14 +1,15 @@
 //! The render configuration file `earshot render --config` reads (model,
-//! stream, render length and knob values).
+//! stream, render length and knob values). Only the `render` command uses
+//! it, so it lives with the command line rather than in the golden harness.
 
-use earshot_engine::model::ModelSize;
+use earshot::engine::model::ModelSize;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Why a configuration file was refused.
+/// Why a render configuration file was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum RenderConfigError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -98,22 +99,18 @@ pub struct RenderConfig {
 }
 
 impl RenderConfig {
-    /// Parses TOML text.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Self::parse(text, "<string>")
-    }
-
     /// Reads and parses a TOML file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    pub fn load(path: &Path) -> Result<Self, RenderConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RenderConfigError::Io {
             path: path.to_owned(),
             source,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
 
-    fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+    /// Parses TOML `text`; errors name `path`.
+    fn parse(text: &str, path: &str) -> Result<Self, RenderConfigError> {
+        toml::from_str(text).map_err(|e| RenderConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
         })
@@ -127,11 +124,11 @@ mod tests {
     #[test]
     fn errors_name_the_line_and_field() {
         let err =
-            RenderConfig::from_toml("[stream]\nsteps = 8\nsampler = \"euler\"\n").unwrap_err();
+            RenderConfig::parse("[stream]\nsteps = 8\nsampler = \"euler\"\n", "<string>").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("sampler"), "{msg}");
-        let err = RenderConfig::from_toml("[render]\nsecs = 3\n")
+        let err = RenderConfig::parse("[render]\nsecs = 3\n", "<string>")
             .unwrap_err()
             .to_string();
         assert!(err.contains("secs"), "{err}");
@@ -139,8 +136,9 @@ mod tests {
 
     #[test]
     fn full_file_parses() {
-        let cfg = RenderConfig::from_toml(
+        let cfg = RenderConfig::parse(
             "[model]\nsize = \"small\"\nweights_seed = 3\n[stream]\nsampler = \"sde\"\nchurn = 0.25\n[render]\nseconds = 2.5\n[knobs]\nnoise = 0.1\n",
+            "<string>",
         )
         .unwrap();
         assert_eq!(cfg.model.size, Some(ModelSize::Small));
