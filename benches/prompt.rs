@@ -3,16 +3,16 @@
 //! prompts so every call commits.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use earshot::audio_model::ModelSize;
 use earshot::engine::clock::{Clock, RealClock};
 use earshot::engine::control::Control;
-use earshot::engine::model::ModelSize;
 use earshot::prompt::TextPrompt;
 use std::sync::Arc;
 
 fn prompt(c: &mut Criterion) {
-    let weights = earshot::engine::model::init_weights(ModelSize::Tiny, 7);
+    let weights = earshot::audio_model::init_weights(ModelSize::Tiny, 7);
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(48_000));
-    let control = Control::new(8, clock);
+    let control = Control::new(earshot_audio_model::knobs::knobs(), 8, clock);
     control.set_encoder(Box::new(
         TextPrompt::new(&weights, None).expect("scripts/setup fetches the text model"),
     ));

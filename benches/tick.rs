@@ -5,13 +5,13 @@
 //! peer) on the shapes a tick runs, in the same run.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use earshot::audio_model::ModelSize;
+use earshot::audio_model::config::{CHANNELS, HOP, SAMPLE_RATE};
 use earshot::cpu::CpuBackend;
 use earshot::cpu::gemm::PackedMatrix;
 use earshot::engine::backend::DecodeRequest;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::knobs::KnobState;
-use earshot::engine::model::ModelSize;
-use earshot::engine::model::config::{CHANNELS, HOP, SAMPLE_RATE};
 use earshot::engine::stream::{Stream, StreamConfig, TickInputs};
 use earshot::engine::{Backend, Epochs, LatentFrames, SampleFrames};
 use std::hint::black_box;
@@ -29,11 +29,11 @@ struct TickRig {
 
 impl TickRig {
     fn new(size: ModelSize) -> Self {
-        let weights = earshot::engine::model::init_weights(size, 7);
+        let weights = earshot::audio_model::init_weights(size, 7);
         let mut backend = CpuBackend::new(&weights).unwrap();
         let stream = Stream::new(StreamConfig::default(), &mut backend).unwrap();
         let conditioning = backend
-            .encode(&ConditioningInput::null(backend.config().width))
+            .encode(&ConditioningInput::null(backend.description().conditioning))
             .unwrap();
         let hop = if size == ModelSize::Tiny { 4 } else { 8 };
         let segment = LatentFrames(hop).start_sample(HOP);
@@ -41,7 +41,7 @@ impl TickRig {
             backend,
             stream,
             conditioning,
-            knobs: KnobState::new(8),
+            knobs: KnobState::new(earshot_audio_model::knobs::knobs(), 8),
             segment,
             out: vec![0.0; segment.as_usize() * CHANNELS],
         };

@@ -29,11 +29,11 @@
 //!
 //! Every float is written as its `f32` value (exact in JSON).
 
+use earshot::audio_model::ModelWeights;
+use earshot::audio_model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot::cpu::CpuBackend;
 use earshot::engine::backend::SlotStep;
 use earshot::engine::conditioning::ConditioningInput;
-use earshot::engine::model::ModelWeights;
-use earshot::engine::model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot::engine::rng::NoiseKey;
 use earshot::engine::sampler::{SamplerKind, timestep};
 use earshot::engine::{Backend, DecodeRequest, LatentFrames, SampleFrames, StepBatch};
@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
     let mut backend = CpuBackend::new(&weights)?;
     let slots = SLOT_STEPS.len();
     backend.reserve(slots)?;
-    let conditioning = backend.encode(&ConditioningInput::null(config.width))?;
+    let conditioning = backend.encode(&ConditioningInput::null(config.conditioning()))?;
     let n = config.window_len();
 
     let mut batch = StepBatch::with_capacity(slots, KNOB_COUNT);

@@ -5,11 +5,11 @@
 //! installed. Medians of repeated calls after a warm-up.
 
 use crate::prompt::TextPrompt;
+use earshot_audio_model::ModelWeights;
+use earshot_audio_model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot_cpu::CpuBackend;
 use earshot_engine::backend::{DecodeRequest, SlotStep, StepBatch};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
-use earshot_engine::model::ModelWeights;
-use earshot_engine::model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
 use earshot_engine::{Backend, BackendError, LatentFrames, SampleFrames};
@@ -42,7 +42,7 @@ pub fn measure_cpu(
     let mut backend = CpuBackend::new(weights)?;
     let config = *backend.config();
     backend.reserve(steps as usize)?;
-    let null = ConditioningInput::null(config.width);
+    let null = ConditioningInput::null(config.conditioning());
     let conditioning = backend.encode(&null)?;
     let latents = (0..steps)
         .map(|_| backend.alloc_latents())

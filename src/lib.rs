@@ -7,10 +7,11 @@
 //! `earshot-engine` crate for the contracts.
 //!
 //! ```
-//! let weights = earshot::model::load_or_init(None, earshot::engine::model::ModelSize::Tiny, 7).unwrap();
+//! let weights = earshot::model::load_or_init(None, earshot::audio_model::ModelSize::Tiny, 7).unwrap();
 //! assert_eq!(weights.config().window.0, 32);
 //! ```
 
+pub use earshot_audio_model as audio_model;
 pub use earshot_cpu as cpu;
 pub use earshot_cuda as cuda;
 pub use earshot_embed as embed;

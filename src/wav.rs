@@ -1,6 +1,6 @@
 //! Writing 48 kHz stereo float WAV files.
 
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;

@@ -233,13 +233,23 @@ fn golden_run_finds_its_files_wherever_the_binary_is() {
     let run = |env: Option<&std::path::Path>| {
         let mut cmd = Command::new(&exe);
         cmd.current_dir(&elsewhere)
-            .args(["golden", "run", "--backend", "signal", "--only", "knob_step"])
+            .args([
+                "golden",
+                "run",
+                "--backend",
+                "signal",
+                "--only",
+                "knob_step",
+            ])
             .env_remove("EARSHOT_GOLDEN_DIR");
         if let Some(dir) = env {
             cmd.env("EARSHOT_GOLDEN_DIR", dir);
         }
         let out = cmd.output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
 
     let (ok, stderr) = run(None);

@@ -6,11 +6,11 @@
 
 mod common;
 
+use earshot::audio_model::ModelSize;
 use earshot::cpu::CpuBackend;
 use earshot::engine::Backend;
 use earshot::engine::conditioning::PromptEncoder;
 use earshot::engine::frames::SampleFrames;
-use earshot::engine::model::ModelSize;
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::sim::SignalBackend;
 use earshot::golden::ablation::determinism;
@@ -27,7 +27,7 @@ fn golden_dir() -> PathBuf {
 }
 
 fn signal(size: ModelSize) -> Result<Box<dyn Backend>, String> {
-    Ok(Box::new(SignalBackend::new(size.config())))
+    Ok(Box::new(SignalBackend::new(size.config().description())))
 }
 
 fn cpu(size: ModelSize) -> Result<Box<dyn Backend>, String> {
@@ -38,7 +38,7 @@ fn cpu(size: ModelSize) -> Result<Box<dyn Backend>, String> {
 }
 
 fn hash(size: ModelSize) -> Box<dyn PromptEncoder> {
-    Box::new(HashEncoder::new(size.config().width))
+    Box::new(HashEncoder::new(size.config().conditioning()))
 }
 
 fn scenario(name: &str) -> (Scenario, CostProfile) {

@@ -5,8 +5,8 @@
 mod common;
 
 use common::Rig;
+use earshot::audio_model::config::{CHANNELS, HOP};
 use earshot::engine::backend::DecodeRequest;
-use earshot::engine::model::config::{CHANNELS, HOP};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::{Backend, SampleFrames};
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 fn server() -> (OscServer, Control, UdpSocket) {
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(48_000));
-    let control = Control::new(8, clock);
+    let control = Control::new(earshot_audio_model::knobs::knobs(), 8, clock);
     let server = OscServer::bind("127.0.0.1:0".parse().unwrap(), control.clone()).unwrap();
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
     client

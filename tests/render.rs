@@ -14,7 +14,7 @@ use earshot::engine::{Backend, LatentFrames, SampleFrames};
 
 fn render(knobs: &[(&str, f32)], seconds: u64) -> (Vec<f32>, MemoryTrace) {
     let mut backend = CpuBackend::new(common::tiny_weights()).unwrap();
-    let mut state = KnobState::new(8);
+    let mut state = KnobState::new(earshot_audio_model::knobs::knobs(), 8);
     for (k, v) in knobs {
         state.set(k, *v).unwrap();
     }
@@ -24,7 +24,7 @@ fn render(knobs: &[(&str, f32)], seconds: u64) -> (Vec<f32>, MemoryTrace) {
         produce_hop: LatentFrames(4),
         crossfade: SampleFrames(1024),
     };
-    let conditioning = ConditioningInput::null(backend.config().width);
+    let conditioning = ConditioningInput::null(backend.description().conditioning);
     let mut samples = Vec::new();
     let mut trace = MemoryTrace::default();
     render_offline(

@@ -3,9 +3,9 @@
 
 mod common;
 
-use earshot::engine::model::tensors::manifest;
-use earshot::engine::model::weights::{FORMAT, FORMAT_KEY, SIZE_KEY};
-use earshot::engine::model::{ModelWeights, WeightsError};
+use earshot::audio_model::tensors::manifest;
+use earshot::audio_model::weights::{FORMAT, FORMAT_KEY, SIZE_KEY};
+use earshot::audio_model::{ModelWeights, WeightsError};
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 use std::collections::HashMap;

@@ -5,8 +5,8 @@
 mod common;
 
 use common::Rig;
+use earshot::audio_model::config::{CHANNELS, HOP};
 use earshot::engine::backend::DecodeRequest;
-use earshot::engine::model::config::{CHANNELS, HOP};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::{Backend, LatentFrames, SampleFrames};
 
@@ -59,7 +59,7 @@ fn a_window_never_reads_latents_beyond_its_margin() {
     let mut rig = Rig::new(SamplerKind::Ode, 4);
     let produce = rig.first_produce();
     let cfg = *rig.backend.config();
-    let c = earshot::engine::model::config::LATENT_CHANNELS;
+    let c = earshot::audio_model::config::LATENT_CHANNELS;
     let start = produce.anchor.start_sample(HOP);
     let (a, b) = (14 * HOP.0, 18 * HOP.0);
     let req = DecodeRequest {

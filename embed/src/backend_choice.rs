@@ -1,7 +1,7 @@
 //! Which backend runs the model: the CPU reference or the GPU.
 
+use earshot_audio_model::ModelWeights;
 use earshot_engine::Backend;
-use earshot_engine::model::ModelWeights;
 
 /// A backend the command line can pick with `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -3,9 +3,9 @@
 
 use crate::backend_choice::BackendKind;
 use crate::error::EmbedError;
+use earshot_audio_model::ModelSize;
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelSize;
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
 use earshot_engine::sampler::SamplerKind;
 use std::path::PathBuf;
 

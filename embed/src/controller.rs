@@ -27,7 +27,7 @@ impl Controller {
         }
     }
 
-    /// Sets a knob by name (see `earshot_engine::model::knobs::KNOBS`).
+    /// Sets a knob by name (see `earshot_audio_model::knobs::KNOBS`).
     pub fn set_knob(&self, name: &str, value: f32) -> Result<KnobCommit, EmbedError> {
         Ok(self.control.set_knob(name, value)?)
     }

@@ -8,6 +8,8 @@ use crate::error::EmbedError;
 use crate::processor::Processor;
 use crate::prompt::TextPrompt;
 use crate::resample::HostResampler;
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
+use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::Backend;
 use earshot_engine::ack::AckEvent;
 use earshot_engine::clock::{Clock, RealClock};
@@ -15,8 +17,6 @@ use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::control::{Control, KnobCommit};
 use earshot_engine::frames::SampleFrames;
 use earshot_engine::lead::LeadConfig;
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
-use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::playback::{PlaybackConfig, PlaybackStats, playback};
 use earshot_engine::runner::thread::{RunnerReport, RunnerThread};
 use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
@@ -92,7 +92,11 @@ impl Engine {
         // Fail here, not at start, when the backend cannot run (no GPU).
         let spare = Spare(make_backend(config.backend, &weights)?);
         let clock = Arc::new(RealClock::new(SAMPLE_RATE));
-        let control = Control::new(config.steps as usize, Arc::clone(&clock) as Arc<dyn Clock>);
+        let control = Control::new(
+            earshot_audio_model::knobs::knobs(),
+            config.steps as usize,
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        );
         let prompts_off = match TextPrompt::new(&weights, config.text_model.as_deref()) {
             Ok(encoder) => {
                 control.set_encoder(Box::new(encoder));
@@ -121,7 +125,7 @@ impl Engine {
             Some(Spare(backend)) => backend,
             None => make_backend(self.config.backend, &self.weights)?,
         };
-        let width = backend.config().width;
+        let shape = backend.description().conditioning;
         let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;
         let resampler = (self.config.sample_rate != SAMPLE_RATE)
             .then(|| HostResampler::new(self.config.sample_rate))
@@ -145,7 +149,7 @@ impl Engine {
             control: self.controller.control().clone(),
             clock: Arc::clone(&self.clock) as Arc<dyn Clock>,
             trace: Box::new(NullTrace),
-            conditioning: ConditioningInput::null(width),
+            conditioning: ConditioningInput::null(shape),
         };
         let runner =
             RunnerThread::spawn(Runner::new(runner_config, parts)?).map_err(EmbedError::Spawn)?;

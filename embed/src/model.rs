@@ -1,8 +1,8 @@
 //! Choosing the weights a command runs: a file, or the embedded default
 //! generated from a seed and calibrated.
 
+use earshot_audio_model::{ModelSize, ModelWeights, init_weights};
 use earshot_cpu::calibrate::calibrate;
-use earshot_engine::model::{ModelSize, ModelWeights, init_weights};
 use std::path::Path;
 
 /// The seed of the embedded default weights.
@@ -13,7 +13,7 @@ pub const DEFAULT_WEIGHTS_SEED: u64 = 7;
 pub enum ModelError {
     /// The file was refused.
     #[error(transparent)]
-    Weights(#[from] earshot_engine::model::WeightsError),
+    Weights(#[from] earshot_audio_model::WeightsError),
     /// Calibration failed.
     #[error("calibrating generated weights: {0}")]
     Calibration(#[from] earshot_engine::BackendError),

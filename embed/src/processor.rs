@@ -5,10 +5,10 @@
 
 use crate::error::ProcessError;
 use crate::resample::HostResampler;
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::frames::SampleFrames;
 use earshot_engine::knobs::RtKnobError;
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
 use earshot_engine::playback::{PlaybackOutput, PlaybackStats};
 use earshot_engine::rt_knobs::RtKnobSender;
 use std::sync::Arc;
@@ -86,7 +86,7 @@ impl Processor {
     }
 
     /// Queues a change of knob `knob` (its index in
-    /// `earshot_engine::model::knobs::KNOBS`) to `value`, meant for the
+    /// `earshot_audio_model::knobs::KNOBS`) to `value`, meant for the
     /// frame `offset` host frames into the block about to be processed:
     /// its Received ack carries that frame's clock time (so for a change
     /// late in a block it can read later than the Committed ack: the runner

@@ -1,10 +1,10 @@
 //! Prompts to conditioning: the text encoder's embedding through the
 //! projection of the weights file (`cond.tokens`, `cond.pooled`).
 
+use earshot_audio_model::ModelWeights;
+use earshot_audio_model::config::{COND_TOKENS, TEXT_EMBEDDING};
 use earshot_cpu::gemm::PackedMatrix;
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
-use earshot_engine::model::ModelWeights;
-use earshot_engine::model::config::{COND_TOKENS, TEXT_EMBEDDING};
 use earshot_text::{TextEncoder, TextEncoderError};
 use std::path::Path;
 

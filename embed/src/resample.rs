@@ -3,7 +3,7 @@
 //! small FIFO, so any host block size is served without allocating.
 
 use crate::error::EmbedError;
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Async, FixedAsync, Resampler, SincInterpolationParameters, WindowFunction};
 

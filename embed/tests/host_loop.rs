@@ -5,9 +5,9 @@
 //! The allocator below serves this whole test binary but checks only
 //! inside `assert_no_alloc`, where an allocation or free aborts.
 
+use earshot_audio_model::knobs::knob_index;
 use earshot_embed::{Engine, EngineConfig, ProcessError};
 use earshot_engine::ack::{AckKind, AckStage};
-use earshot_engine::model::knobs::knob_index;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -122,7 +122,8 @@ fn knobs_carry_over_a_stop_and_start() {
     engine.stop(Duration::from_secs(2)).unwrap();
     drop(first);
     let _second = engine.start().unwrap();
-    let mut snap = earshot_engine::control::ControlState::new(8);
+    let mut snap =
+        earshot_engine::control::ControlState::new(earshot_audio_model::knobs::knobs(), 8);
     engine.control().snapshot(&mut snap);
     assert_eq!(snap.knobs.epoch(), 1);
     assert!(engine.set_knob("nope", 0.5).is_err());

@@ -5,8 +5,8 @@
 //! whole tick on the device and a TensorRT engine can stand behind `step`.
 
 use crate::conditioning::ConditioningInput;
+use crate::description::ModelDescription;
 use crate::frames::{LatentFrames, SampleFrames};
-use crate::model::ModelConfig;
 use crate::playback::Arrivals;
 use crate::rng::NoiseKey;
 use crate::sampler::SamplerKind;
@@ -162,13 +162,14 @@ pub enum BackendError {
     Device(String),
 }
 
-/// A backend runs the reference model's stages on its device.
+/// A backend runs a model's stages on its device.
 pub trait Backend: Send {
     /// A short name for reports ("cpu", "cuda").
     fn name(&self) -> &str;
 
-    /// The model this backend runs.
-    fn config(&self) -> &ModelConfig;
+    /// What the engine is told about the model this backend runs; the
+    /// engine sizes every buffer from it when it starts.
+    fn description(&self) -> &ModelDescription;
 
     /// Sizes every working buffer for batches of up to `max_slots` slots
     /// and decodes of up to a whole window, so steady-state calls allocate
@@ -188,9 +189,9 @@ pub trait Backend: Send {
     /// One batched forward and sampler update over every slot in `batch`.
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError>;
 
-    /// Renders `request.range` as interleaved stereo into `out`
-    /// (`2 * range length` values). Reads only the latent frames the range
-    /// needs plus [`ModelConfig::decoder_margin`] on each side. A device
+    /// Renders `request.range` as interleaved samples into `out`
+    /// (`channels * range length` values). Reads only the latent frames the
+    /// range needs plus the description's `decoder_margin` on each side. A device
     /// backend's copy of the slice to the host is its one read-back.
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError>;
 
@@ -268,20 +269,23 @@ pub enum StepTiming {
     Pending,
 }
 
-/// Checks a conditioning input against the model's widths (every backend's
+/// Checks a conditioning input against the model's shape (every backend's
 /// `encode` calls this first).
 pub fn check_conditioning(
-    config: &ModelConfig,
+    model: &ModelDescription,
     input: &ConditioningInput,
 ) -> Result<(), BackendError> {
-    let d = config.width;
     for (what, expected, found) in [
         (
             "conditioning tokens",
-            crate::model::config::COND_TOKENS * d,
+            model.conditioning_tokens_len(),
             input.tokens.len(),
         ),
-        ("pooled conditioning", d, input.pooled.len()),
+        (
+            "pooled conditioning",
+            model.conditioning.width,
+            input.pooled.len(),
+        ),
     ] {
         if expected != found {
             return Err(BackendError::WrongLength {
@@ -295,13 +299,13 @@ pub fn check_conditioning(
 }
 
 /// Checks that a host buffer for a whole latent window (`what`: read-back
-/// or write) holds `config.window_len()` values.
+/// or write) holds `model.window_len()` values.
 pub fn check_window_len(
-    config: &ModelConfig,
+    model: &ModelDescription,
     what: &'static str,
     found: usize,
 ) -> Result<(), BackendError> {
-    let expected = config.window_len();
+    let expected = model.window_len();
     if found != expected {
         return Err(BackendError::WrongLength {
             what,
@@ -312,9 +316,9 @@ pub fn check_window_len(
     Ok(())
 }
 
-/// Checks a batch's knob rows: one row of `KNOB_COUNT` per slot.
-pub fn check_knob_rows(batch: &StepBatch) -> Result<(), BackendError> {
-    let expected = batch.slots.len() * crate::model::config::KNOB_COUNT;
+/// Checks a batch's knob rows: one row of the model's knobs per slot.
+pub fn check_knob_rows(model: &ModelDescription, batch: &StepBatch) -> Result<(), BackendError> {
+    let expected = batch.slots.len() * model.knob_count();
     if batch.knob_rows.len() != expected {
         return Err(BackendError::WrongLength {
             what: "knob rows",
@@ -328,13 +332,12 @@ pub fn check_knob_rows(batch: &StepBatch) -> Result<(), BackendError> {
 /// Checks a decode request and its output length; returns the range in
 /// sample frames from the window's first one.
 pub fn check_decode(
-    config: &ModelConfig,
+    model: &ModelDescription,
     request: &DecodeRequest,
     out_len: usize,
 ) -> Result<std::ops::Range<usize>, BackendError> {
-    let hop = crate::model::config::HOP;
-    let window_start = request.anchor.start_sample(hop).0;
-    let window_end = window_start + config.window.0 * hop.0;
+    let window_start = request.anchor.start_sample(model.hop).0;
+    let window_end = window_start + model.window_frames().0;
     let (start, end) = (request.range.start.0, request.range.end.0);
     if start >= end || start < window_start || end > window_end {
         return Err(BackendError::RangeOutsideWindow {
@@ -344,7 +347,7 @@ pub fn check_decode(
             window_end,
         });
     }
-    let expected = ((end - start) as usize) * crate::model::config::CHANNELS;
+    let expected = ((end - start) as usize) * model.channels;
     if out_len != expected {
         return Err(BackendError::WrongLength {
             what: "decode output",

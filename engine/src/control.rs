@@ -4,6 +4,7 @@
 use crate::ack::{AckEvent, AckHub, AckKind, AckStage};
 use crate::clock::Clock;
 use crate::conditioning::{CommittedConditioning, PromptEncoder};
+use crate::description::KnobTable;
 use crate::frames::SampleFrames;
 use crate::knobs::{KnobError, KnobState};
 use crate::rt_knobs::{RtKnobReceivers, RtKnobSender, rt_knob_queue};
@@ -30,10 +31,11 @@ pub struct ControlState {
 }
 
 impl ControlState {
-    /// Knobs at their defaults for `steps` denoise steps, nothing else set.
-    pub fn new(steps: usize) -> Self {
+    /// The knobs of `knobs` at their defaults for `steps` denoise steps,
+    /// nothing else set.
+    pub fn new(knobs: KnobTable, steps: usize) -> Self {
         Self {
-            knobs: KnobState::new(steps),
+            knobs: KnobState::new(knobs, steps),
             last_activity: None,
             band: None,
             conditioning: None,
@@ -113,6 +115,8 @@ pub struct BandRequestError {
 #[derive(Clone)]
 pub struct Control {
     state: Arc<Mutex<ControlState>>,
+    /// The model's knob table (what real-time senders check against).
+    knobs: KnobTable,
     clock: Arc<dyn Clock>,
     acks: AckHub,
     /// The encoder, behind its own lock: encodes serialize among
@@ -130,10 +134,12 @@ impl std::fmt::Debug for Control {
 }
 
 impl Control {
-    /// Knobs at their defaults for a stream of `steps` steps.
-    pub fn new(steps: usize, clock: Arc<dyn Clock>) -> Self {
+    /// The knobs of `knobs` at their defaults for a stream of `steps`
+    /// steps.
+    pub fn new(knobs: KnobTable, steps: usize, clock: Arc<dyn Clock>) -> Self {
         Self {
-            state: Arc::new(Mutex::new(ControlState::new(steps))),
+            state: Arc::new(Mutex::new(ControlState::new(knobs.clone(), steps))),
+            knobs,
             clock,
             acks: AckHub::new(),
             encoder: Arc::new(Mutex::new(None)),
@@ -147,12 +153,17 @@ impl Control {
     /// for) at the runner's next snapshot, or at [`drain_rt_knobs`]
     /// (Self::drain_rt_knobs).
     pub fn rt_knobs(&self, capacity: usize) -> RtKnobSender {
-        let (tx, rx) = rt_knob_queue(capacity);
+        let (tx, rx) = rt_knob_queue(self.knobs.clone(), capacity);
         self.rt_knobs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(rx);
         tx
+    }
+
+    /// The model's knob table.
+    pub fn knobs(&self) -> &KnobTable {
+        &self.knobs
     }
 
     /// How many real-time knob queues are open.
@@ -368,11 +379,12 @@ impl Control {
 mod tests {
     use super::*;
     use crate::clock::VirtualClock;
+    use crate::sim::signal::stereo;
 
     #[test]
     fn changes_are_stamped_and_bad_ones_change_nothing() {
         let clock = VirtualClock::new();
-        let control = Control::new(8, Arc::new(clock.clone()));
+        let control = Control::new(stereo().knobs, 8, Arc::new(clock.clone()));
         clock.spend(SampleFrames(480));
         assert_eq!(
             control.set_knob("brightness", 0.9),
@@ -382,7 +394,7 @@ mod tests {
             })
         );
         assert!(control.set_knob("brightness", f32::NAN).is_err());
-        let mut snap = ControlState::new(8);
+        let mut snap = ControlState::new(stereo().knobs, 8);
         control.snapshot(&mut snap);
         assert_eq!(snap.knobs.epoch(), 1);
         assert_eq!(snap.last_activity, Some(SampleFrames(480)));
@@ -401,7 +413,7 @@ mod tests {
 
     #[test]
     fn bands_are_validated_and_deduplicated() {
-        let control = Control::new(8, Arc::new(VirtualClock::new()));
+        let control = Control::new(stereo().knobs, 8, Arc::new(VirtualClock::new()));
         let (a, b) = (SampleFrames(100), SampleFrames(50));
         assert_eq!(
             control.arm_band(a, b),

@@ -1,8 +1,7 @@
 //! Knob state on the control side: validated, normalized values (a scalar or
 //! one value per denoise step) and the knob epoch.
 
-use crate::model::config::KNOB_COUNT;
-use crate::model::knobs::{KNOBS, KnobSpec, knob_index};
+use crate::description::{KnobSpec, KnobTable, knob_index};
 
 /// Why a knob change was refused; nothing changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -14,7 +13,7 @@ pub enum KnobError {
     #[error("knob {name} got a non-finite value {value}")]
     NotFinite {
         /// The knob.
-        name: &'static str,
+        name: String,
         /// The value.
         value: f32,
     },
@@ -22,7 +21,7 @@ pub enum KnobError {
     #[error("knob {name} got {value}, outside {min}..={max}")]
     OutOfRange {
         /// The knob.
-        name: &'static str,
+        name: String,
         /// The value.
         value: f32,
         /// Lowest accepted.
@@ -34,7 +33,7 @@ pub enum KnobError {
     #[error("curve for {name} has {found} values, expected {expected} (one per step)")]
     WrongCurveLength {
         /// The knob.
-        name: &'static str,
+        name: String,
         /// Steps.
         expected: usize,
         /// Values given.
@@ -96,8 +95,9 @@ impl Clone for KnobCurve {
 /// leaves a step's value alone does not reach a slot at that step).
 #[derive(Debug)]
 pub struct KnobState {
-    curves: [KnobCurve; KNOB_COUNT],
-    nonzero: [bool; KNOB_COUNT],
+    table: KnobTable,
+    curves: Vec<KnobCurve>,
+    nonzero: Vec<bool>,
     /// `changed_at[k * steps + s]`: the epoch that last altered knob `k` at
     /// step `s` (0: never changed since start).
     changed_at: Vec<u64>,
@@ -108,8 +108,9 @@ pub struct KnobState {
 impl Clone for KnobState {
     fn clone(&self) -> Self {
         Self {
+            table: self.table.clone(),
             curves: self.curves.clone(),
-            nonzero: self.nonzero,
+            nonzero: self.nonzero.clone(),
             changed_at: self.changed_at.clone(),
             steps: self.steps,
             epoch: self.epoch,
@@ -117,10 +118,13 @@ impl Clone for KnobState {
     }
 
     fn clone_from(&mut self, source: &Self) {
-        for (mine, theirs) in self.curves.iter_mut().zip(&source.curves) {
-            mine.clone_from(theirs);
+        if !std::sync::Arc::ptr_eq(&self.table, &source.table) {
+            self.table = source.table.clone();
         }
-        self.nonzero = source.nonzero;
+        // Vec::clone_from reuses each element's memory (KnobCurve's own
+        // clone_from) when the lengths match, as they do for one model.
+        self.curves.clone_from(&source.curves);
+        self.nonzero.clone_from(&source.nonzero);
         self.changed_at.clone_from(&source.changed_at);
         self.steps = source.steps;
         self.epoch = source.epoch;
@@ -128,15 +132,38 @@ impl Clone for KnobState {
 }
 
 impl KnobState {
-    /// Every knob at its default, for a stream of `steps` denoise steps.
-    pub fn new(steps: usize) -> Self {
+    /// Every knob of `table` at its default, for a stream of `steps`
+    /// denoise steps.
+    pub fn new(table: KnobTable, steps: usize) -> Self {
         Self {
-            curves: KNOBS.map(|k| KnobCurve::Scalar(k.normalize(k.default))),
-            nonzero: KNOBS.map(|k| k.normalize(k.default) != 0.0),
-            changed_at: vec![0; KNOB_COUNT * steps],
+            curves: table
+                .iter()
+                .map(|k| KnobCurve::Scalar(k.normalize(k.default)))
+                .collect(),
+            nonzero: table
+                .iter()
+                .map(|k| k.normalize(k.default) != 0.0)
+                .collect(),
+            changed_at: vec![0; table.len() * steps],
             steps,
             epoch: 0,
+            table,
         }
+    }
+
+    /// The knob table these values belong to.
+    pub fn table(&self) -> &KnobTable {
+        &self.table
+    }
+
+    /// Knobs in the table.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the model has no knobs.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 
     /// The epoch of the last change that altered knob `knob`'s value at
@@ -165,13 +192,13 @@ impl KnobState {
     fn check(spec: &KnobSpec, value: f32) -> Result<f32, KnobError> {
         if !value.is_finite() {
             return Err(KnobError::NotFinite {
-                name: spec.name,
+                name: spec.name.clone(),
                 value,
             });
         }
         if value < spec.min || value > spec.max {
             return Err(KnobError::OutOfRange {
-                name: spec.name,
+                name: spec.name.clone(),
                 value,
                 min: spec.min,
                 max: spec.max,
@@ -180,9 +207,10 @@ impl KnobState {
         Ok(spec.normalize(value))
     }
 
-    fn lookup(name: &str) -> Result<(usize, &'static KnobSpec), KnobError> {
-        let i = knob_index(name).ok_or_else(|| KnobError::UnknownKnob(name.to_owned()))?;
-        Ok((i, &KNOBS[i]))
+    fn lookup(&self, name: &str) -> Result<(usize, KnobTable), KnobError> {
+        let i =
+            knob_index(&self.table, name).ok_or_else(|| KnobError::UnknownKnob(name.to_owned()))?;
+        Ok((i, self.table.clone()))
     }
 
     fn commit(&mut self, i: usize, curve: KnobCurve) -> bool {
@@ -214,38 +242,43 @@ impl KnobState {
     /// Sets a knob to one value for every step. Returns whether anything
     /// changed (setting the same value bumps no epoch).
     pub fn set(&mut self, name: &str, value: f32) -> Result<bool, KnobError> {
-        let (i, spec) = Self::lookup(name)?;
-        let v = Self::check(spec, value)?;
+        let (i, table) = self.lookup(name)?;
+        let v = Self::check(&table[i], value)?;
         Ok(self.commit(i, KnobCurve::Scalar(v)))
     }
 
-    /// Sets the knob at `index` (its place in [`KNOBS`]) to one value for
+    /// Sets the knob at `index` (its place in the table) to one value for
     /// every step; like [`set`](Self::set) without the name lookup.
     pub fn set_index(&mut self, index: usize, value: f32) -> Result<bool, KnobError> {
-        let spec = KNOBS
+        let spec = self
+            .table
             .get(index)
             .ok_or_else(|| KnobError::UnknownKnob(format!("#{index}")))?;
         let v = Self::check(spec, value)?;
         Ok(self.commit(index, KnobCurve::Scalar(v)))
     }
 
-    /// Checks a value for the knob at `index` without changing anything:
-    /// what [`set_index`](Self::set_index) would refuse, without allocating.
-    pub fn validate(index: usize, value: f32) -> Result<(), RtKnobError> {
-        let spec = KNOBS.get(index).ok_or(RtKnobError::UnknownKnob(index))?;
-        match Self::check(spec, value) {
-            Ok(_) => Ok(()),
-            Err(KnobError::NotFinite { .. }) => Err(RtKnobError::NotFinite(index)),
-            Err(_) => Err(RtKnobError::OutOfRange(index)),
+    /// Checks a value for the knob at `index` of `table` without changing
+    /// anything: what [`set_index`](Self::set_index) would refuse, without
+    /// allocating (a real-time thread calls it).
+    pub fn validate(table: &[KnobSpec], index: usize, value: f32) -> Result<(), RtKnobError> {
+        let spec = table.get(index).ok_or(RtKnobError::UnknownKnob(index))?;
+        if !value.is_finite() {
+            return Err(RtKnobError::NotFinite(index));
         }
+        if value < spec.min || value > spec.max {
+            return Err(RtKnobError::OutOfRange(index));
+        }
+        Ok(())
     }
 
     /// Sets a knob to one value per denoise step.
     pub fn set_curve(&mut self, name: &str, values: &[f32]) -> Result<bool, KnobError> {
-        let (i, spec) = Self::lookup(name)?;
+        let (i, table) = self.lookup(name)?;
+        let spec = &table[i];
         if values.len() != self.steps {
             return Err(KnobError::WrongCurveLength {
-                name: spec.name,
+                name: spec.name.clone(),
                 expected: self.steps,
                 found: values.len(),
             });
@@ -278,10 +311,11 @@ impl KnobCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::signal::stereo;
 
     #[test]
     fn bad_input_changes_nothing() {
-        let mut k = KnobState::new(8);
+        let mut k = KnobState::new(stereo().knobs, 8);
         let before = k.clone();
         assert!(matches!(k.set("nope", 0.5), Err(KnobError::UnknownKnob(_))));
         assert!(matches!(
@@ -305,12 +339,12 @@ mod tests {
 
     #[test]
     fn same_value_bumps_no_epoch_and_rows_follow_curves() {
-        let mut k = KnobState::new(4);
+        let mut k = KnobState::new(stereo().knobs, 4);
         assert_eq!(k.set("brightness", 1.0), Ok(true));
         assert_eq!(k.set("brightness", 1.0), Ok(false));
         assert_eq!(k.epoch(), 1);
         assert_eq!(k.set_curve("noise", &[0.0, 0.5, 1.0, 1.0]), Ok(true));
-        let mut row = [0.0; KNOB_COUNT];
+        let mut row = [0.0; 4];
         k.row(2, &mut row);
         assert_eq!(row[0], 1.0);
         assert_eq!(row[1], 1.0);
@@ -320,7 +354,7 @@ mod tests {
 
     #[test]
     fn each_step_remembers_the_change_that_last_altered_it() {
-        let mut k = KnobState::new(4);
+        let mut k = KnobState::new(stereo().knobs, 4);
         assert_eq!(k.set("brightness", 1.0), Ok(true));
         assert!((0..4).all(|s| k.changed_at(0, s) == 1));
         assert!(
@@ -333,19 +367,19 @@ mod tests {
             (0..4).map(|s| k.changed_at(0, s)).collect::<Vec<_>>(),
             [1, 1, 2, 2]
         );
-        let mut copy = KnobState::new(4);
+        let mut copy = KnobState::new(stereo().knobs, 4);
         copy.clone_from(&k);
         assert_eq!(copy.changed_at(0, 3), 2);
     }
 
     #[test]
     fn a_flat_curve_is_its_scalar_and_zero_flags_follow() {
-        let mut k = KnobState::new(4);
+        let mut k = KnobState::new(stereo().knobs, 4);
         assert_eq!(k.set("brightness", 0.8), Ok(true));
         // 0.8 at every step is the same sound: no change.
         assert_eq!(k.set_curve("brightness", &[0.8; 4]), Ok(false));
         assert_eq!(k.epoch(), 1);
-        assert!(k.is_zero(0) == (KNOBS[0].normalize(0.8) == 0.0));
+        assert!(k.is_zero(0) == (stereo().knobs[0].normalize(0.8) == 0.0));
         assert_eq!(k.set("noise", 0.5), Ok(true));
         assert!(k.is_zero(1), "the middle of the range normalizes to zero");
         assert_eq!(k.set_curve("noise", &[0.5, 0.5, 0.5, 0.6]), Ok(true));
@@ -372,7 +406,7 @@ mod tests {
             0.5,
         ];
         for _ in 0..2_000 {
-            let mut k = KnobState::new(8);
+            let mut k = KnobState::new(stereo().knobs, 8);
             let len = (next() % 10) as usize;
             let values: Vec<f32> = (0..len)
                 .map(|_| {

@@ -1,11 +1,11 @@
 //! # earshot-engine
 //!
-//! The engine of earshot, free of any device or sound card: the clock
-//! (real and virtual), the stream of slots with its sampler and noise
+//! The engine of earshot, free of any model, device or sound card: the
+//! clock (real and virtual), the stream of slots with its sampler and noise
 //! contract, the backend trait every model runtime implements, knob and
-//! conditioning state with epochs, the trace, the playback buffer with its
-//! patch channel, and the reference model family's specification
-//! (geometry, tensor manifest, weights loading and deterministic init).
+//! conditioning state with epochs, the trace, and the playback buffer with
+//! its patch channel. A model is data: the engine is given a
+//! [`ModelDescription`] when it starts and sizes every buffer from it.
 //!
 //! Promises: every position is an integer count of sample frames; the same
 //! seed and inputs give bit-identical latents on the reference backend; bad
@@ -13,9 +13,11 @@
 //! that changes nothing.
 //!
 //! ```
-//! use earshot_engine::model::{ModelSize, init_weights};
-//! let weights = init_weights(ModelSize::Tiny, 7);
-//! assert_eq!(weights.config().width, 128);
+//! use earshot_engine::sim::signal::{SignalBackend, mono};
+//! use earshot_engine::Backend;
+//! let backend = SignalBackend::new(mono());
+//! assert_eq!(backend.description().channels, 1);
+//! assert_eq!(backend.description().validate(), Ok(()));
 //! ```
 
 pub mod ack;
@@ -23,11 +25,11 @@ pub mod backend;
 pub mod clock;
 pub mod conditioning;
 pub mod control;
+pub mod description;
 pub mod epoch;
 pub mod frames;
 pub mod knobs;
 pub mod lead;
-pub mod model;
 pub mod offline;
 pub mod patch;
 pub mod playback;
@@ -41,5 +43,6 @@ pub mod trace;
 
 pub use backend::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
 pub use clock::{Clock, RealClock, VirtualClock};
+pub use description::{KnobSpec, KnobTable, ModelDescription};
 pub use epoch::Epochs;
 pub use frames::{LatentFrames, SampleFrames};

@@ -16,7 +16,6 @@ use crate::conditioning::ConditioningInput;
 use crate::epoch::Epochs;
 use crate::frames::{LatentFrames, SampleFrames};
 use crate::knobs::KnobState;
-use crate::model::config::{CHANNELS, HOP};
 use crate::patch::crossfade_into;
 use crate::stream::{Stream, StreamConfig, StreamError, TickInputs};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
@@ -93,26 +92,26 @@ pub struct RenderOutput<'a> {
 
 impl OfflineConfig {
     fn check(&self, backend: &dyn Backend) -> Result<(), RenderError> {
-        let c = backend.config();
+        let c = backend.description();
         if self.produce_hop.0 == 0 || self.produce_hop > c.window {
             return Err(RenderError::InvalidConfig(format!(
                 "produce hop must lie in 1..={} latent frames for the {} model, got {}",
-                c.window.0, c.size, self.produce_hop.0
+                c.window.0, c.name, self.produce_hop.0
             )));
         }
-        let segment = self.produce_hop.start_sample(HOP);
+        let segment = self.produce_hop.start_sample(c.hop);
         if self.crossfade > segment {
             return Err(RenderError::InvalidConfig(format!(
                 "crossfade {} is longer than a segment ({} sample frames)",
                 self.crossfade.0, segment.0
             )));
         }
-        let fade_frames = self.crossfade.0.div_ceil(HOP.0);
-        let needed = 2 * c.decoder_margin().0 + self.produce_hop.0 + fade_frames;
+        let fade_frames = self.crossfade.0.div_ceil(c.hop.0);
+        let needed = 2 * c.decoder_margin.0 + self.produce_hop.0 + fade_frames;
         if needed > c.window.0 {
             return Err(RenderError::InvalidConfig(format!(
                 "produce hop {} needs a window of {needed} latent frames; the {} model has {}",
-                self.produce_hop.0, c.size, c.window.0
+                self.produce_hop.0, c.name, c.window.0
             )));
         }
         Ok(())
@@ -135,12 +134,13 @@ pub fn render_offline(
         knob: inputs.knobs.epoch(),
         conditioning: 0,
     };
-    let segment = config.produce_hop.start_sample(HOP);
+    let (hop, channels) = (backend.description().hop, backend.description().channels);
+    let segment = config.produce_hop.start_sample(hop);
     let fade = config.crossfade.as_usize();
-    let origin = backend.config().decoder_margin().start_sample(HOP);
+    let origin = backend.description().decoder_margin.start_sample(hop);
     let segments = config.duration.0.div_ceil(segment.0);
-    let mut rendered = vec![0.0f32; (segment.as_usize() + fade) * CHANNELS];
-    let mut tail = vec![0.0f32; fade * CHANNELS];
+    let mut rendered = vec![0.0f32; (segment.as_usize() + fade) * channels];
+    let mut tail = vec![0.0f32; fade * channels];
     let mut written = SampleFrames::ZERO;
     let mut produces = 0u64;
 
@@ -185,12 +185,12 @@ pub fn render_offline(
             backend.decode(&request, &mut rendered)?;
             stream.release(p.latents)?;
             if p.slot > 0 {
-                crossfade_into(&mut tail, &rendered[..fade * CHANNELS], CHANNELS, fade);
-                rendered[..fade * CHANNELS].copy_from_slice(&tail);
+                crossfade_into(&mut tail, &rendered[..fade * channels], channels, fade);
+                rendered[..fade * channels].copy_from_slice(&tail);
             }
             let keep = (config.duration - written).min(segment).as_usize();
-            (out.samples)(&rendered[..keep * CHANNELS]).map_err(RenderError::Sink)?;
-            tail.copy_from_slice(&rendered[segment.as_usize() * CHANNELS..]);
+            (out.samples)(&rendered[..keep * channels]).map_err(RenderError::Sink)?;
+            tail.copy_from_slice(&rendered[segment.as_usize() * channels..]);
             out.trace.emit(&TraceEvent::Patch {
                 kind: PatchKind::Offline,
                 at: clock.now(),

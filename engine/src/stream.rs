@@ -13,10 +13,10 @@
 use crate::backend::{
     Backend, BackendError, ConditioningHandle, LatentHandle, SlotStep, StepBatch,
 };
+use crate::description::KnobMarks;
 use crate::epoch::Epochs;
 use crate::frames::LatentFrames;
 use crate::knobs::KnobState;
-use crate::model::config::KNOB_COUNT;
 use crate::rng::NoiseKey;
 use crate::sampler::{SamplerKind, timestep};
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,14 @@ pub enum StreamError {
         /// The knob state's steps.
         found: usize,
     },
+    /// The knob state was made for another model's knob table.
+    #[error("knob state has {found} knobs, the model {expected}")]
+    KnobCount {
+        /// The model's knobs.
+        expected: usize,
+        /// The knob state's knobs.
+        found: usize,
+    },
     /// A buffer handed back that the stream did not lend, or twice.
     #[error("latent buffer {0} was not lent by this stream or was already released")]
     ForeignBuffer(u32),
@@ -86,7 +94,7 @@ struct Slot {
     admitted: Epochs,
     admitted_tick: u64,
     /// Per knob, the newest change that altered a step this slot ran.
-    shaped: [u64; KNOB_COUNT],
+    shaped: KnobMarks,
 }
 
 /// A fresh clean latent timeline: a slot that reached its last step.
@@ -109,7 +117,7 @@ pub struct Produce {
     pub epochs: Epochs,
     /// Per knob, the newest change that altered the value at a step this
     /// slot ran (0: none since start).
-    pub shaped: [u64; KNOB_COUNT],
+    pub shaped: KnobMarks,
     /// The seed its noise was keyed with.
     pub seed: u64,
     /// The tick that completed it.
@@ -159,6 +167,8 @@ pub struct Stream {
     free: Vec<LatentHandle>,
     produced: VecDeque<Produce>,
     batch: StepBatch,
+    /// One knob row, reused.
+    row: Vec<f32>,
     next_serial: u64,
     tick: u64,
 }
@@ -184,7 +194,8 @@ impl Stream {
             .map(|_| backend.alloc_latents())
             .collect::<Result<Vec<_>, _>>()?;
         let free = owned.clone();
-        let mut batch = StepBatch::with_capacity(config.steps as usize, KNOB_COUNT);
+        let knobs = backend.description().knob_count();
+        let mut batch = StepBatch::with_capacity(config.steps as usize, knobs);
         batch.sampler = config.sampler;
         Ok(Self {
             config,
@@ -193,6 +204,7 @@ impl Stream {
             free,
             produced: VecDeque::with_capacity(config.queue_cap),
             batch,
+            row: vec![0.0; knobs],
             next_serial: 0,
             tick: 0,
         })
@@ -237,7 +249,7 @@ impl Stream {
                 anchor,
                 admitted: epochs,
                 admitted_tick: self.tick,
-                shaped: [0; KNOB_COUNT],
+                shaped: KnobMarks::zeros(self.row.len()),
             });
             self.next_serial += 1;
         }
@@ -305,6 +317,12 @@ impl Stream {
                 found: inputs.knobs.steps(),
             });
         }
+        if inputs.knobs.len() != self.row.len() {
+            return Err(StreamError::KnobCount {
+                expected: self.row.len(),
+                found: inputs.knobs.len(),
+            });
+        }
         Ok(())
     }
 
@@ -317,7 +335,7 @@ impl Stream {
     ) -> Result<TickOutcome, StreamError> {
         let steps = self.config.steps;
         self.batch.clear();
-        let mut row = [0.0f32; KNOB_COUNT];
+        let row = &mut self.row;
         for slot in self.slots.iter().take(count) {
             self.batch.slots.push(SlotStep {
                 latents: slot.latents,
@@ -331,8 +349,8 @@ impl Stream {
                     step: 0,
                 },
             });
-            inputs.knobs.row(slot.step as usize, &mut row);
-            self.batch.knob_rows.extend_from_slice(&row);
+            inputs.knobs.row(slot.step as usize, row);
+            self.batch.knob_rows.extend_from_slice(row);
         }
         match backend.step(&self.batch) {
             Err(BackendError::Dropped) => return Ok(TickOutcome::Dropped),
@@ -340,7 +358,7 @@ impl Stream {
         }
         let stepped = self.batch.slots.len();
         for slot in self.slots.iter_mut().take(count) {
-            for (k, shaped) in slot.shaped.iter_mut().enumerate() {
+            for (k, shaped) in slot.shaped.as_mut_slice().iter_mut().enumerate() {
                 *shaped = (*shaped).max(inputs.knobs.changed_at(k, slot.step as usize));
             }
             slot.step += 1;
@@ -355,7 +373,7 @@ impl Stream {
                     admitted: done.admitted,
                     admitted_tick: done.admitted_tick,
                     epochs: Epochs {
-                        knob: done.shaped.iter().copied().max().unwrap_or(0),
+                        knob: done.shaped.newest(),
                         conditioning: inputs.epochs.conditioning,
                     },
                     shaped: done.shaped,
@@ -396,11 +414,12 @@ mod tests {
     use super::*;
     use crate::backend::{BackendCounters, DecodeRequest};
     use crate::conditioning::ConditioningInput;
-    use crate::model::{ModelConfig, ModelSize};
+    use crate::description::ModelDescription;
+    use crate::sim::signal::stereo;
 
     /// Records what each forward saw; the latents hold nothing.
     struct Recorder {
-        config: ModelConfig,
+        description: ModelDescription,
         buffers: u32,
         batches: Vec<Vec<(u32, u32, f32)>>,
         seeds: Vec<Vec<u64>>,
@@ -410,7 +429,7 @@ mod tests {
     impl Recorder {
         fn new() -> Self {
             Self {
-                config: ModelSize::Tiny.config(),
+                description: stereo(),
                 buffers: 0,
                 batches: Vec::new(),
                 seeds: Vec::new(),
@@ -423,8 +442,8 @@ mod tests {
         fn name(&self) -> &str {
             "recorder"
         }
-        fn config(&self) -> &ModelConfig {
-            &self.config
+        fn description(&self) -> &ModelDescription {
+            &self.description
         }
         fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
             self.buffers += 1;
@@ -486,7 +505,7 @@ mod tests {
             ..StreamConfig::default()
         };
         let mut s = Stream::new(config, &mut b).unwrap();
-        let mut knobs = KnobState::new(4);
+        let mut knobs = KnobState::new(stereo().knobs, 4);
         let mut produced = Vec::new();
         for tick in 0..8u64 {
             if tick == 3 {
@@ -505,8 +524,8 @@ mod tests {
                 s.release(p.latents).unwrap();
             }
         }
-        let density = crate::model::knobs::knob_index("density").unwrap();
-        let warmth = crate::model::knobs::knob_index("warmth").unwrap();
+        let density = stereo().knob_index("density").unwrap();
+        let warmth = stereo().knob_index("warmth").unwrap();
         // Produces of ticks 3, 4, 5 ran step 0 before tick 3: untouched by
         // the step-0 change; the produce of tick 6 was admitted at tick 3.
         let carried: Vec<_> = produced
@@ -537,7 +556,7 @@ mod tests {
             4 + 1 + 1,
             "steps + queue_cap + one being rendered"
         );
-        let knobs = KnobState::new(4);
+        let knobs = KnobState::new(stereo().knobs, 4);
         let mut produced = Vec::new();
         for tick in 0..10u64 {
             let out = s
@@ -580,7 +599,7 @@ mod tests {
             ..StreamConfig::default()
         };
         let mut s = Stream::new(config, &mut b).unwrap();
-        let knobs = KnobState::new(2);
+        let knobs = KnobState::new(stereo().knobs, 2);
         for _ in 0..2 {
             s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(0))))
                 .unwrap();
@@ -611,7 +630,7 @@ mod tests {
             ..StreamConfig::default()
         };
         let mut s = Stream::new(config, &mut b).unwrap();
-        let mut knobs = KnobState::new(2);
+        let mut knobs = KnobState::new(stereo().knobs, 2);
         knobs.set_curve("brightness", &[0.0, 1.0]).unwrap();
         s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(0))))
             .unwrap();
@@ -620,14 +639,14 @@ mod tests {
         // Second tick: slot 0 at step 1 (brightness 1 → +1), slot 1 at step 0 (→ -1).
         let rows = &b.knob_rows[1];
         assert_eq!(rows[0], 1.0);
-        assert_eq!(rows[KNOB_COUNT], -1.0);
+        assert_eq!(rows[stereo().knob_count()], -1.0);
     }
 
     #[test]
     fn a_new_seed_applies_to_slots_admitted_after_it() {
         let mut b = Recorder::new();
         let mut s = Stream::new(StreamConfig::default(), &mut b).unwrap();
-        let knobs = KnobState::new(8);
+        let knobs = KnobState::new(stereo().knobs, 8);
         for i in 0..2 {
             s.tick(&mut b, &inputs(&knobs, 0, Some(LatentFrames(i))))
                 .unwrap();

@@ -10,6 +10,10 @@ use std::io::Write;
 /// One event of a run, timestamped on the run's clock.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+// A produce carries its knob marks inline (up to `MAX_KNOBS`): boxing them
+// would allocate on the runner thread once per produce, and events are
+// handed to the sink by reference, never moved in bulk.
+#[allow(clippy::large_enum_variant)]
 pub enum TraceEvent {
     /// A tick began.
     TickStart {
@@ -40,7 +44,7 @@ pub enum TraceEvent {
         /// The changes that shaped it (see [`crate::stream::Produce`]).
         epochs: Epochs,
         /// Per knob, the newest change that altered a step it ran.
-        shaped: [u64; crate::model::config::KNOB_COUNT],
+        shaped: crate::description::KnobMarks,
         /// The seed its noise was keyed with.
         seed: u64,
         /// The tick that admitted it.

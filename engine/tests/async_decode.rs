@@ -38,8 +38,8 @@ impl<B: Backend> Backend for LandsAtSettle<B> {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn config(&self) -> &earshot_engine::model::ModelConfig {
-        self.inner.config()
+    fn description(&self) -> &earshot_engine::ModelDescription {
+        self.inner.description()
     }
     fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
         self.inner.reserve(max_slots)
@@ -121,7 +121,11 @@ fn patches_landing_a_tick_late_keep_playback_covered_and_in_order() {
     let arrivals = Arc::clone(writer.arrivals());
     let mut config = RunnerConfig::default();
     config.lead.floor = SampleFrames(7_200);
-    let control = Control::new(8, Arc::new(clock.clone()));
+    let control = Control::new(
+        earshot_engine::sim::signal::stereo().knobs,
+        8,
+        Arc::new(clock.clone()),
+    );
     let mut runner = Runner::new(
         config,
         RunnerParts {
@@ -130,7 +134,9 @@ fn patches_landing_a_tick_late_keep_playback_covered_and_in_order() {
             control: control.clone(),
             clock: Arc::new(clock.clone()),
             trace: Box::new(NullTrace),
-            conditioning: ConditioningInput::null(128),
+            conditioning: ConditioningInput::null(
+                earshot_engine::sim::signal::stereo().conditioning,
+            ),
         },
     )
     .unwrap();

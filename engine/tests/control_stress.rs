@@ -5,14 +5,14 @@
 use earshot_engine::ack::{AckKind, AckStage};
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::control::{Control, PromptError};
-use earshot_engine::model::knobs::KNOBS;
+use earshot_engine::sim::signal::stereo;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 #[test]
 fn concurrent_knob_changes_commit_in_one_order_and_the_last_one_wins() {
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(48_000));
-    let control = Control::new(8, clock);
+    let control = Control::new(earshot_engine::sim::signal::stereo().knobs, 8, clock);
     let acks = control.subscribe_acks();
     let threads = 8;
     let per_thread = 400;
@@ -60,7 +60,7 @@ fn concurrent_knob_changes_commit_in_one_order_and_the_last_one_wins() {
     state.knobs.row(0, &mut row);
     assert_eq!(
         row[0],
-        KNOBS[0].normalize(by_epoch[&total]),
+        stereo().knobs[0].normalize(by_epoch[&total]),
         "the last commit's value is in force"
     );
     drop(state);
@@ -85,7 +85,9 @@ impl earshot_engine::conditioning::PromptEncoder for SlowEncoder {
     ) -> Result<earshot_engine::conditioning::ConditioningInput, String> {
         // Long enough for other threads to pile up behind the encode lock.
         std::thread::sleep(std::time::Duration::from_micros(300));
-        let mut input = earshot_engine::conditioning::ConditioningInput::null(4);
+        let mut input = earshot_engine::conditioning::ConditioningInput::null(
+            earshot_engine::sim::signal::stereo().conditioning,
+        );
         input.pooled[0] = prompt.len() as f32;
         Ok(input)
     }
@@ -94,7 +96,7 @@ impl earshot_engine::conditioning::PromptEncoder for SlowEncoder {
 #[test]
 fn concurrent_prompts_commit_once_each_and_no_stale_encode_wins() {
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(48_000));
-    let control = Control::new(8, clock);
+    let control = Control::new(earshot_engine::sim::signal::stereo().knobs, 8, clock);
     control.set_encoder(Box::new(SlowEncoder));
     let acks = control.subscribe_acks();
     let results: Vec<(String, Result<u64, _>)> = std::thread::scope(|scope| {

@@ -37,10 +37,16 @@ fn spawn(
         RunnerParts {
             backend,
             writer,
-            control: Control::new(config.stream.steps as usize, Arc::clone(&clock)),
+            control: Control::new(
+                earshot_engine::sim::signal::stereo().knobs,
+                config.stream.steps as usize,
+                Arc::clone(&clock),
+            ),
             clock,
             trace: Box::new(NullTrace),
-            conditioning: ConditioningInput::null(128),
+            conditioning: ConditioningInput::null(
+                earshot_engine::sim::signal::stereo().conditioning,
+            ),
         },
     )
     .unwrap();

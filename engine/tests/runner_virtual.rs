@@ -60,7 +60,11 @@ fn sim(config: RunnerConfig, faults: &[Fault], trace: Box<dyn TraceSink>) -> Sim
     let costed = CostedBackend::new(SignalBackend::default(), clock.clone(), costs());
     let backend = FaultyBackend::new(costed, Arc::new(clock.clone()), faults.to_vec());
     let (writer, output, stats) = playback(PlaybackConfig::default(), 2).unwrap();
-    let control = Control::new(config.stream.steps as usize, Arc::new(clock.clone()));
+    let control = Control::new(
+        earshot_engine::sim::signal::stereo().knobs,
+        config.stream.steps as usize,
+        Arc::new(clock.clone()),
+    );
     let runner = Runner::new(
         config,
         RunnerParts {
@@ -69,7 +73,9 @@ fn sim(config: RunnerConfig, faults: &[Fault], trace: Box<dyn TraceSink>) -> Sim
             control: control.clone(),
             clock: Arc::new(clock.clone()),
             trace,
-            conditioning: ConditioningInput::null(128),
+            conditioning: ConditioningInput::null(
+                earshot_engine::sim::signal::stereo().conditioning,
+            ),
         },
     )
     .unwrap();
@@ -367,7 +373,7 @@ struct GatedEncoder(std::sync::mpsc::Receiver<()>);
 impl earshot_engine::conditioning::PromptEncoder for GatedEncoder {
     fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String> {
         self.0.recv().map_err(|e| e.to_string())?;
-        let mut input = ConditioningInput::null(128);
+        let mut input = ConditioningInput::null(earshot_engine::sim::signal::stereo().conditioning);
         input.pooled[0] = prompt.len() as f32;
         Ok(input)
     }

@@ -5,11 +5,11 @@ use crate::cstr::{optional_path, optional_str};
 use crate::entry::guarded;
 use crate::error::FfiError;
 use crate::status::EarshotStatus;
+use earshot_audio_model::ModelSize;
+use earshot_audio_model::config::SAMPLE_RATE;
 use earshot_embed::EngineConfig;
 use earshot_embed::backend_choice::BackendKind;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelSize;
-use earshot_engine::model::config::SAMPLE_RATE;
 use earshot_engine::sampler::SamplerKind;
 use std::ffi::c_char;
 

@@ -6,7 +6,7 @@ use crate::cstr::required_str;
 use crate::entry::guarded;
 use crate::error::FfiError;
 use crate::status::EarshotStatus;
-use earshot_engine::model::knobs::{KNOBS, knob_index};
+use earshot_audio_model::knobs::{KNOBS, knob_index};
 use std::ffi::c_char;
 
 /// Room for a knob's name in `EarshotKnobInfo`, NUL included.

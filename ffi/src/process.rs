@@ -7,8 +7,8 @@ use crate::entry::guarded;
 use crate::error::FfiError;
 use crate::handle::{self, EarshotEngine};
 use crate::status::EarshotStatus;
+use earshot_audio_model::config::CHANNELS;
 use earshot_embed::{MAX_BLOCK, ProcessError};
-use earshot_engine::model::config::CHANNELS;
 
 /// Fills `channels` host buffers of `frames` floats each (`out[c]` is
 /// channel `c`, planar) with the next frames from the playhead, and

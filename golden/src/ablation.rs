@@ -68,6 +68,8 @@ pub fn variants() -> Vec<Variant> {
 /// One row of the ablation table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AblationRow {
+    /// Frames per second of the run's clock (the figures' unit).
+    pub sample_rate: u32,
     /// The variant.
     pub variant: String,
     /// Knob changes' `audible_first`.
@@ -99,6 +101,7 @@ pub fn ablate(
         let m = measure(&run_virtual(&s, profile, b, e)?);
         let knob = m.kinds.get("knob");
         rows.push(AblationRow {
+            sample_rate: m.sample_rate,
             variant: variant.name,
             knob_audible_first: knob.and_then(|k| k.audible_first),
             knob_audible_full: knob.and_then(|k| k.audible_full),
@@ -153,7 +156,8 @@ impl Backend for LatentProbe {
             }
             entry.0 = h;
             if slot.step + 1 == self.steps {
-                self.scratch.resize(self.inner.config().window_len(), 0.0);
+                self.scratch
+                    .resize(self.inner.description().window_len(), 0.0);
                 self.inner.read_latents(slot.latents, &mut self.scratch)?;
                 let bits = self
                     .scratch

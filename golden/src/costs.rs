@@ -1,25 +1,28 @@
 //! Cost profiles: what each backend stage costs, per batch size, for the
 //! virtual clock. Written in microseconds (what a profiler prints) and
-//! charged in whole sample frames at 48 kHz, rounded to nearest, so a run
-//! on them is the same integer arithmetic on every machine.
+//! charged in whole frames of the run's clock (the model's sample rate),
+//! rounded to nearest, so a run on them is the same integer arithmetic on
+//! every machine.
 
 use crate::ConfigError;
+use earshot_audio_model::ModelSize;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelSize;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Sample frames per second of the virtual clock.
-pub const RATE: u64 = 48_000;
-
-/// Converts microseconds to sample frames at 48 kHz, rounded to nearest.
-pub fn us_to_frames(us: u64) -> SampleFrames {
-    SampleFrames((us * RATE + 500_000) / 1_000_000)
+/// Converts microseconds to frames at `rate` per second, rounded to
+/// nearest.
+pub fn us_to_frames(us: u64, rate: u32) -> SampleFrames {
+    SampleFrames((us * u64::from(rate) + 500_000) / 1_000_000)
 }
 
-/// Converts sample frames at 48 kHz to milliseconds.
-pub fn frames_to_ms(frames: u64) -> f64 {
-    frames as f64 * 1000.0 / RATE as f64
+/// Converts frames at `rate` per second to milliseconds; a rate of zero
+/// (a recording of no run, which has no clock) gives zero.
+pub fn frames_to_ms(frames: u64, rate: u32) -> f64 {
+    if rate == 0 {
+        return 0.0;
+    }
+    frames as f64 * 1000.0 / f64::from(rate)
 }
 
 /// What every stage costs.
@@ -80,7 +83,7 @@ impl CostProfile {
     }
 
     /// The cost of one step over `slots` slots.
-    pub fn step(&self, slots: usize) -> SampleFrames {
+    pub fn step(&self, slots: usize, rate: u32) -> SampleFrames {
         let n = slots.max(1);
         let table = &self.step_us;
         let us = if n <= table.len() {
@@ -94,22 +97,23 @@ impl CostProfile {
             };
             last + slope * (n - table.len()) as u64
         };
-        us_to_frames(us)
+        us_to_frames(us, rate)
     }
 
     /// The cost of decoding `frames` sample frames.
-    pub fn decode(&self, frames: SampleFrames) -> SampleFrames {
-        us_to_frames(self.decode_base_us + self.decode_per_1024_us * frames.0.div_ceil(1024))
+    pub fn decode(&self, frames: SampleFrames, rate: u32) -> SampleFrames {
+        let us = self.decode_base_us + self.decode_per_1024_us * frames.0.div_ceil(1024);
+        us_to_frames(us, rate)
     }
 
     /// The cost of placing a conditioning.
-    pub fn conditioning(&self) -> SampleFrames {
-        us_to_frames(self.conditioning_us)
+    pub fn conditioning(&self, rate: u32) -> SampleFrames {
+        us_to_frames(self.conditioning_us, rate)
     }
 
     /// The cost of a prompt's text encode.
-    pub fn prompt_encode(&self) -> SampleFrames {
-        us_to_frames(self.prompt_encode_us)
+    pub fn prompt_encode(&self, rate: u32) -> SampleFrames {
+        us_to_frames(self.prompt_encode_us, rate)
     }
 
     /// `cost` slowed by the encode contention.
@@ -148,16 +152,20 @@ prompt_encode_us = 4000
     #[test]
     fn costs_convert_to_whole_frames() {
         let p = profile();
-        assert_eq!(p.step(1), SampleFrames(48));
-        assert_eq!(p.step(3), SampleFrames(96));
+        assert_eq!(p.step(1, 48_000), SampleFrames(48));
+        assert_eq!(p.step(3, 48_000), SampleFrames(96));
         assert_eq!(
-            p.step(5),
+            p.step(5, 48_000),
             SampleFrames(144),
             "extrapolated by the last slope"
         );
-        assert_eq!(p.decode(SampleFrames(2048)), SampleFrames(29)); // 600 µs = 28.8
-        assert_eq!(p.prompt_encode(), SampleFrames(192));
+        assert_eq!(p.decode(SampleFrames(2048), 48_000), SampleFrames(29)); // 600 µs = 28.8
+        assert_eq!(p.prompt_encode(48_000), SampleFrames(192));
         assert_eq!(p.contended(SampleFrames(100)), SampleFrames(100));
+        // The same microseconds on a 24 kHz clock are half the frames.
+        assert_eq!(p.step(1, 24_000), SampleFrames(24));
+        assert_eq!(p.prompt_encode(24_000), SampleFrames(96));
+        assert_eq!(frames_to_ms(24, 24_000), 1.0);
     }
 
     #[test]

@@ -9,16 +9,15 @@
 use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording, altered_steps};
 use crate::scenario::{Scenario, StallStage};
 use crate::timeline::{EventKind, expand};
-use crate::virtual_run::{RunError, SharedTrace, model_of};
+use crate::virtual_run::{RunError, SharedTrace, model_of, produce_audio};
 use earshot_engine::backend::{
     Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::{Control, PromptError};
+use earshot_engine::description::knob_index;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::config::{HOP, SAMPLE_RATE};
-use earshot_engine::model::knobs::knob_index;
 use earshot_engine::playback::{PlaybackConfig, playback};
 use earshot_engine::runner::thread::RunnerThread;
 use earshot_engine::runner::{Runner, RunnerParts};
@@ -83,7 +82,7 @@ fn control_thread(
 ) -> (Vec<ChangeRecord>, Vec<(SampleFrames, SampleFrames)>) {
     let mut changes = Vec::new();
     let mut encodes = Vec::new();
-    for event in expand(scenario) {
+    for event in expand(scenario, control.knobs()) {
         while clock.now() < event.at {
             if stop.load(Ordering::Acquire) {
                 return (changes, encodes);
@@ -94,7 +93,7 @@ fn control_thread(
         let received = clock.now();
         let mut superseded = false;
         let knob = |name: &str, curve| ChangeKind::Knob {
-            knob: knob_index(name).unwrap_or(usize::MAX),
+            knob: knob_index(control.knobs(), name).unwrap_or(usize::MAX),
             curve,
         };
         let (kind, result): (ChangeKind, Result<(bool, u64), String>) = match &event.what {
@@ -172,11 +171,15 @@ pub fn run_live(
 ) -> Result<Recording, RunError> {
     let model = model_of(scenario, backend.as_ref())?;
     let config = scenario.engine.runner;
-    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
-    let control = Control::new(config.stream.steps as usize, clock.clone());
+    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(model.sample_rate));
+    let control = Control::new(
+        model.knobs.clone(),
+        config.stream.steps as usize,
+        clock.clone(),
+    );
     control.set_encoder(encoder);
     let stalls = PendingStalls::default();
-    let (writer, output, stats) = playback(PlaybackConfig::default(), 2)?;
+    let (writer, output, stats) = playback(PlaybackConfig::default(), model.channels)?;
     let trace = SharedTrace::default();
     let runner = Runner::new(
         config,
@@ -190,7 +193,7 @@ pub fn run_live(
             control: control.clone(),
             clock: clock.clone(),
             trace: Box::new(trace.clone()),
-            conditioning: ConditioningInput::null(model.width),
+            conditioning: ConditioningInput::null(model.conditioning),
         },
     )?;
     let end = scenario.duration;
@@ -236,7 +239,7 @@ pub fn run_live(
             })
             .map_err(live)?;
     }
-    let limit = Duration::from_secs_f64(end.as_seconds(SAMPLE_RATE) + 10.0);
+    let limit = Duration::from_secs_f64(end.as_seconds(model.sample_rate) + 10.0);
     let received = rx.recv_timeout(limit);
     if received.is_err() {
         stop.store(true, Ordering::Release);
@@ -265,7 +268,9 @@ pub fn run_live(
         duration: end,
         block,
         steps: config.stream.steps,
-        produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
+        produce_audio: produce_audio(&model, config.stream.steps),
+        sample_rate: model.sample_rate,
+        channels: model.channels,
         output: OutputCounters::of(&stats),
         counters: report.counters,
         audio: Vec::new(),
@@ -275,6 +280,8 @@ pub fn run_live(
 /// A scenario's live runs, summarized over repeats and changes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LiveResult {
+    /// Frames per second of the runs' clock (the figures' unit).
+    pub sample_rate: u32,
     /// The scenario's name.
     pub name: String,
     /// Runs made.
@@ -315,6 +322,7 @@ pub fn summarize_repeats(
         }
     }
     LiveResult {
+        sample_rate: runs.first().map_or(0, |r| r.1.sample_rate),
         name: scenario.name.clone(),
         repeats: runs.len(),
         kinds: summarize(&changes, &applied),

@@ -23,6 +23,7 @@
 //! start, and for a disarm the first frame played past the band's end.
 
 use crate::record::{ChangeKind, Outcome, Recording};
+use earshot_engine::description::KnobMarks;
 use earshot_engine::frames::SampleFrames;
 use earshot_engine::playback::NO_SOURCE;
 use earshot_engine::trace::TraceEvent;
@@ -160,6 +161,9 @@ pub struct RunMetrics {
 /// Everything measured in one run of one scenario.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScenarioMetrics {
+    /// Frames per second of the run's clock: every figure here is in its
+    /// frames.
+    pub sample_rate: u32,
     /// The run.
     pub run: RunMetrics,
     /// Per kind of change.
@@ -171,7 +175,7 @@ pub struct ScenarioMetrics {
 #[derive(Debug, Clone, Copy)]
 struct ProduceInfo {
     at: SampleFrames,
-    shaped: [u64; earshot_engine::model::config::KNOB_COUNT],
+    shaped: KnobMarks,
     conditioning: u64,
     admitted_tick: u64,
     admitted_at: SampleFrames,
@@ -261,7 +265,7 @@ impl<'a> Index<'a> {
         };
         match c.kind {
             ChangeKind::Knob { knob, .. } => {
-                p.shaped.get(knob).is_some_and(|&e| e >= c.epoch)
+                p.shaped.as_slice().get(knob).is_some_and(|&e| e >= c.epoch)
                     && self.ran_changed_step(c, knob, p)
             }
             ChangeKind::Prompt => p.conditioning >= c.epoch,
@@ -507,7 +511,9 @@ impl<'a> Index<'a> {
             .collect();
         let produce_median =
             Percentiles::of(produce_times.windows(2).map(|w| (w[1] - w[0]).0)).map_or(0, |p| p.p50);
-        let seconds_milli = rec.duration.0 * 1000 / crate::costs::RATE;
+        let seconds_milli = (rec.duration.0 * 1000)
+            .checked_div(u64::from(rec.sample_rate))
+            .unwrap_or(0);
         RunMetrics {
             ticks: self.tick_starts.len() as u64,
             tick_median: ticks.p50,
@@ -570,6 +576,7 @@ pub fn measure(rec: &Recording) -> ScenarioMetrics {
         .map(|c| c.outcome == Outcome::Applied)
         .collect();
     ScenarioMetrics {
+        sample_rate: rec.sample_rate,
         run: index.run(),
         kinds: summarize(&changes, &applied),
         changes,

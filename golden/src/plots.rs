@@ -69,10 +69,6 @@ const CHART_W: u32 = 1130;
 /// Same for both panels, so their x axes line up.
 const Y_LABEL_W: u32 = 80;
 
-fn ms(frames: u64) -> f64 {
-    frames_to_ms(frames)
-}
-
 /// Axis labels in whole ms; plotters' default prints "1400.0".
 fn whole(v: &f64) -> String {
     format!("{v:.0}")
@@ -178,6 +174,8 @@ pub fn timeline_png(
 }
 
 fn draw_timeline(root: &Area<'_>, title: &str, rec: &Recording, m: &ScenarioMetrics) -> DrawResult {
+    let rate = rec.sample_rate;
+    let ms = |frames| frames_to_ms(frames, rate);
     let root = root.margin(8, 0, 0, 0).titled(title, (SANS, 24))?;
     let (upper, lower) = root.split_vertically(520);
     let (upper, upper_side) = upper.split_horizontally(CHART_W);
@@ -270,12 +268,12 @@ fn draw_timeline(root: &Area<'_>, title: &str, rec: &Recording, m: &ScenarioMetr
         rec.runs
             .iter()
             .filter(|r| r.source != NO_SOURCE)
-            .map(|r| run_segment(r, BLACK.stroke_width(2))),
+            .map(|r| run_segment(r, rate, BLACK.stroke_width(2))),
     )?;
     chart.draw_series(
         underruns
             .iter()
-            .map(|r| run_segment(r, RED.stroke_width(4))),
+            .map(|r| run_segment(r, rate, RED.stroke_width(4))),
     )?;
     // A loop wraps the playhead back: the lead line breaks there.
     for piece in leads.chunk_by(|a, b| b.1 >= a.1) {
@@ -394,7 +392,8 @@ fn abbreviate(values: &[String]) -> String {
     }
 }
 
-fn run_segment(r: &PlayedRun, style: ShapeStyle) -> PathElement<(f64, f64)> {
+fn run_segment(r: &PlayedRun, rate: u32, style: ShapeStyle) -> PathElement<(f64, f64)> {
+    let ms = |frames| frames_to_ms(frames, rate);
     PathElement::new(
         vec![
             (ms(r.at.0), ms(r.position.0)),
@@ -410,6 +409,8 @@ type TimeChart<'a, 'b> =
 /// Changes received close together (a burst of moves), drawn as one
 /// marker: a hundred labels a few pixels apart would be unreadable.
 struct Group<'m> {
+    /// Frames per second of the run's clock.
+    rate: u32,
     from: f64,
     to: f64,
     changes: Vec<&'m ChangeMetrics>,
@@ -418,6 +419,7 @@ struct Group<'m> {
 impl Group<'_> {
     /// When the last change of the group was first heard, if every one was.
     fn heard(&self) -> Option<f64> {
+        let ms = |frames| frames_to_ms(frames, self.rate);
         self.changes
             .iter()
             .map(|c| c.heard_first.map(|h| ms(c.received + h)))
@@ -425,6 +427,7 @@ impl Group<'_> {
     }
 
     fn label(&self) -> String {
+        let ms = |frames| frames_to_ms(frames, self.rate);
         let first = self.changes[0];
         let [c] = self.changes[..] else {
             let last = self.changes[self.changes.len() - 1];
@@ -462,15 +465,17 @@ impl Group<'_> {
 fn groups(m: &ScenarioMetrics, gap: f64) -> Vec<Group<'_>> {
     let mut sorted: Vec<&ChangeMetrics> = m.changes.iter().collect();
     sorted.sort_by_key(|c| c.received);
+    let rate = m.sample_rate;
     let mut out: Vec<Group<'_>> = Vec::new();
     for c in sorted {
-        let x = ms(c.received);
+        let x = frames_to_ms(c.received, rate);
         match out.last_mut() {
             Some(g) if x - g.to <= gap => {
                 g.to = x;
                 g.changes.push(c);
             }
             _ => out.push(Group {
+                rate,
                 from: x,
                 to: x,
                 changes: vec![c],
@@ -575,13 +580,14 @@ fn row_label(names: &[String], v: &SegmentValue<i32>) -> String {
 }
 
 /// A horizontal bar per scenario: `audible_first` p50 (the first value,
-/// in sample frames) as the bar, its max (the second) as a thin marker,
+/// in frames at the row's rate, the third) as the bar, its max (the
+/// second) as a thin marker,
 /// against dashed lines at the 20 ms target and the best public stack's
 /// 58 ms. A missing value is drawn as "n/a".
 pub fn bars_png(
     path: &Path,
     title: &str,
-    rows: &[(String, Option<u64>, Option<u64>)],
+    rows: &[(String, Option<u64>, Option<u64>, u32)],
 ) -> Result<(), PlotError> {
     render(path, (1200, image_height(rows.len())), |root| {
         draw_bars(root, title, rows)
@@ -614,15 +620,19 @@ fn draw_row_mesh(chart: &mut RowChart<'_, '_>, names: &[String], x_desc: &str) -
 fn draw_bars(
     root: &Area<'_>,
     title: &str,
-    rows: &[(String, Option<u64>, Option<u64>)],
+    rows: &[(String, Option<u64>, Option<u64>, u32)],
 ) -> DrawResult {
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let n = rows.len() as i32;
     let largest = rows
         .iter()
-        .flat_map(|r| [r.1, r.2])
+        .flat_map(|r| {
+            [
+                r.1.map(|f| frames_to_ms(f, r.3)),
+                r.2.map(|f| frames_to_ms(f, r.3)),
+            ]
+        })
         .flatten()
-        .map(ms)
         .fold(REFERENCES[1].0, f64::max);
     // Room right of the longest bar for its figures.
     let x_end = largest * 1.3;
@@ -635,7 +645,8 @@ fn draw_bars(
         .build_cartesian_2d(0.0..x_end, rows_axis(rows.len()))?;
     draw_row_mesh(&mut chart, &names, "audible first (ms)")?;
     let text = (SANS, 13).into_font();
-    for (i, (_, p50, max)) in rows.iter().enumerate() {
+    for (i, (_, p50, max, rate)) in rows.iter().enumerate() {
+        let ms = |frames| frames_to_ms(frames, *rate);
         let y = n - 1 - i as i32;
         let figures = match (p50, max) {
             (Some(p), Some(x)) => format!("p50 {:.1} ms, max {:.1} ms", ms(*p), ms(*x)),
@@ -708,18 +719,25 @@ fn budget_parts(b: &Budget) -> [u64; 6] {
 
 /// A stacked horizontal bar per row (a scenario or a change): where the
 /// time to first heard went, part by part, in ms.
-pub fn budget_png(path: &Path, title: &str, rows: &[(String, Budget)]) -> Result<(), PlotError> {
+pub fn budget_png(
+    path: &Path,
+    title: &str,
+    rows: &[(String, Budget, u32)],
+) -> Result<(), PlotError> {
     render(path, (1200, image_height(rows.len())), |root| {
         draw_budget(root, title, rows)
     })
 }
 
-fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget)]) -> DrawResult {
+fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget, u32)]) -> DrawResult {
     let (main, side) = root.split_horizontally(1010);
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let n = rows.len() as i32;
     let total = |b: &Budget| budget_parts(b).iter().sum::<u64>();
-    let largest = rows.iter().map(|r| ms(total(&r.1))).fold(1.0, f64::max);
+    let largest = rows
+        .iter()
+        .map(|r| frames_to_ms(total(&r.1), r.2))
+        .fold(1.0, f64::max);
     let mut chart = ChartBuilder::on(&main)
         .caption(title, (SANS, 24))
         .margin(15)
@@ -728,7 +746,8 @@ fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget)]) -> DrawR
         .build_cartesian_2d(0.0..largest * 1.2, rows_axis(rows.len()))?;
     draw_row_mesh(&mut chart, &names, "time to first heard (ms)")?;
     let text = (SANS, 13).into_font();
-    for (i, (_, budget)) in rows.iter().enumerate() {
+    for (i, (_, budget, rate)) in rows.iter().enumerate() {
+        let ms = |frames| frames_to_ms(frames, *rate);
         let y = n - 1 - i as i32;
         let mut start = 0u64;
         for (k, part) in budget_parts(budget).into_iter().enumerate() {
@@ -763,9 +782,9 @@ fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget)]) -> DrawR
 mod tests {
     use super::*;
     use crate::record::{ChangeKind, ChangeRecord, Outcome};
+    use earshot_engine::description::KnobMarks;
     use earshot_engine::epoch::Epochs;
     use earshot_engine::frames::{LatentFrames, SampleFrames};
-    use earshot_engine::model::config::KNOB_COUNT;
 
     const BLOCK: u64 = 480;
     const CHUNK: u64 = 4_800;
@@ -779,6 +798,8 @@ mod tests {
             block: BLOCK as u32,
             steps: 8,
             produce_audio: SampleFrames(CHUNK),
+            sample_rate: 48_000,
+            channels: 2,
             ..Recording::default()
         };
         let lead = 9_600;
@@ -792,8 +813,8 @@ mod tests {
             if tick % 10 == 9 {
                 let slot = tick / 10;
                 let knob = u64::from(t > 14_400);
-                let mut shaped = [0; KNOB_COUNT];
-                shaped[0] = knob;
+                let mut shaped = KnobMarks::zeros(4);
+                shaped.as_mut_slice()[0] = knob;
                 let epochs = Epochs {
                     knob,
                     conditioning: 0,
@@ -899,14 +920,19 @@ mod tests {
                 "knob_sweep".to_owned(),
                 change.audible_first,
                 change.audible_first.map(|v| v + 1_500),
+                48_000,
             ),
-            ("prompt_swap".to_owned(), Some(4_000), Some(5_000)),
-            ("no_changes".to_owned(), None, None),
+            ("prompt_swap".to_owned(), Some(4_000), Some(5_000), 48_000),
+            ("no_changes".to_owned(), None, None, 48_000),
         ];
         bars_png(&bars, "audible first, p50 and max", &rows).unwrap();
         let budget = dir.join("budget.png");
         let rows = vec![
-            ("#1 knob".to_owned(), change.budget.unwrap_or_default()),
+            (
+                "#1 knob".to_owned(),
+                change.budget.unwrap_or_default(),
+                48_000,
+            ),
             (
                 "prompt".to_owned(),
                 Budget {
@@ -917,6 +943,7 @@ mod tests {
                     to_playhead: 400,
                     callback: 200,
                 },
+                48_000,
             ),
         ];
         budget_png(&budget, "where the time went", &rows).unwrap();

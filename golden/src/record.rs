@@ -84,7 +84,7 @@ pub fn altered_steps(
 ) -> Vec<u32> {
     let state = control.lock();
     let knobs = &state.knobs;
-    if knob >= earshot_engine::model::config::KNOB_COUNT || epoch == 0 {
+    if knob >= knobs.len() || epoch == 0 {
         return Vec::new();
     }
     (0..knobs.steps())
@@ -145,7 +145,11 @@ pub struct Recording {
     pub output: OutputCounters,
     /// The runner's counters.
     pub counters: RunnerCounters,
-    /// The audio played, interleaved stereo, when it was asked for (frame
+    /// Frames per second of the run's clock: the model's sample rate.
+    pub sample_rate: u32,
+    /// Channels of the audio played.
+    pub channels: usize,
+    /// The audio played, interleaved by channel, when it was asked for (frame
     /// `n` was played at time `n`).
     pub audio: Vec<f32>,
 }

@@ -46,19 +46,40 @@ impl SuiteReport {
     }
 }
 
-fn ms(frames: u64) -> String {
-    format!("{:.1}", frames_to_ms(frames))
-}
+/// Formats frames of a run's clock as milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Ms(u32);
 
-fn opt_ms(frames: Option<u64>) -> String {
-    frames.map_or_else(|| "–".to_owned(), ms)
-}
+impl Ms {
+    fn ms(self, frames: u64) -> String {
+        format!("{:.1}", frames_to_ms(frames, self.0))
+    }
 
-fn p50_max(p: Option<Percentiles>) -> String {
-    p.map_or_else(
-        || "–".to_owned(),
-        |p| format!("{} / {}", ms(p.p50), ms(p.max)),
-    )
+    fn opt(self, frames: Option<u64>) -> String {
+        frames.map_or_else(|| "–".to_owned(), |f| self.ms(f))
+    }
+
+    fn p50_max(self, p: Option<Percentiles>) -> String {
+        p.map_or_else(
+            || "–".to_owned(),
+            |p| format!("{} / {}", self.ms(p.p50), self.ms(p.max)),
+        )
+    }
+
+    fn budget(self, b: &Budget) -> String {
+        let total =
+            b.encode + b.tick_boundary + b.in_flight + b.render + b.to_playhead + b.callback;
+        let parts = [
+            b.encode,
+            b.tick_boundary,
+            b.in_flight,
+            b.render,
+            b.to_playhead,
+            b.callback,
+        ];
+        let cells: Vec<String> = parts.iter().map(|&f| self.ms(f)).collect();
+        format!("{} | **{}**", cells.join(" | "), self.ms(total))
+    }
 }
 
 /// The change whose `heard_first` is the median of its kind, for the
@@ -70,20 +91,6 @@ fn median_change<'a>(changes: &'a [ChangeMetrics], kind: &str) -> Option<&'a Cha
         .collect();
     c.sort_by_key(|c| c.heard_first);
     c.get(c.len().saturating_sub(1) / 2).copied()
-}
-
-fn budget_cells(b: &Budget) -> String {
-    let total = b.encode + b.tick_boundary + b.in_flight + b.render + b.to_playhead + b.callback;
-    format!(
-        "{} | {} | {} | {} | {} | {} | **{}**",
-        ms(b.encode),
-        ms(b.tick_boundary),
-        ms(b.in_flight),
-        ms(b.render),
-        ms(b.to_playhead),
-        ms(b.callback),
-        ms(total)
-    )
 }
 
 /// The tables of the virtual-clock scenarios: metrics, other changes,
@@ -98,6 +105,7 @@ fn virtual_tables(m: &mut String, report: &SuiteReport) {
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for s in &report.scenarios {
+        let f = Ms(s.metrics.sample_rate);
         let k = s.metrics.kinds.get("knob");
         let p = s.metrics.kinds.get("prompt");
         let next = s
@@ -112,15 +120,15 @@ fn virtual_tables(m: &mut String, report: &SuiteReport) {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} / {} | {:.1} | {:.1} |",
             s.name,
             s.profile,
-            p50_max(k.and_then(|k| k.audible_first)),
-            opt_ms(k.and_then(|k| k.heard_first.map(|p| p.p50))),
-            opt_ms(k.and_then(|k| k.audible_full.map(|p| p.p50))),
-            opt_ms(p.and_then(|p| p.ack.map(|p| p.max))),
-            p50_max(p.and_then(|p| p.audible_first)),
-            opt_ms(next),
-            ms(r.tick_median),
-            ms(r.tick_max),
-            opt_ms(r.tick_max_during_encode),
+            f.p50_max(k.and_then(|k| k.audible_first)),
+            f.opt(k.and_then(|k| k.heard_first.map(|p| p.p50))),
+            f.opt(k.and_then(|k| k.audible_full.map(|p| p.p50))),
+            f.opt(p.and_then(|p| p.ack.map(|p| p.max))),
+            f.p50_max(p.and_then(|p| p.audible_first)),
+            f.opt(next),
+            f.ms(r.tick_median),
+            f.ms(r.tick_max),
+            f.opt(r.tick_max_during_encode),
             r.underruns,
             r.late_patches,
             r.trimmed_patches,
@@ -135,6 +143,7 @@ fn virtual_tables(m: &mut String, report: &SuiteReport) {
     );
     let _ = writeln!(m, "|---|---|---|---|---|---|");
     for s in &report.scenarios {
+        let f = Ms(s.metrics.sample_rate);
         for (kind, k) in &s.metrics.kinds {
             if kind == "knob" || kind == "prompt" {
                 continue;
@@ -146,9 +155,9 @@ fn virtual_tables(m: &mut String, report: &SuiteReport) {
                 kind,
                 k.applied,
                 k.not_applied,
-                p50_max(k.audible_first),
-                p50_max(k.heard_first),
-                p50_max(k.audible_full)
+                f.p50_max(k.audible_first),
+                f.p50_max(k.heard_first),
+                f.p50_max(k.audible_full)
             );
         }
     }
@@ -180,11 +189,12 @@ fn virtual_tables(m: &mut String, report: &SuiteReport) {
     );
     let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|");
     for s in &report.scenarios {
+        let f = Ms(s.metrics.sample_rate);
         for kind in ["knob", "curve", "prompt", "seed"] {
             if let Some(c) = median_change(&s.metrics.changes, kind)
                 && let Some(b) = &c.budget
             {
-                let _ = writeln!(m, "| {} | {} | {} |", s.name, kind, budget_cells(b));
+                let _ = writeln!(m, "| {} | {} | {} |", s.name, kind, f.budget(b));
             }
         }
     }
@@ -200,7 +210,7 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
     );
     let _ = writeln!(
         m,
-        "All times in milliseconds after the change was received (48 000 sample frames per second). \
+        "All times in milliseconds after the change was received (converted from each run's frames at its model's sample rate). \
          `audible_first`: min over slices carrying the change of max(arrival, playhead reaching the slice); \
          `heard`: first frame the output played from such a slice; `full`: from when every frame played carries it; \
          `ack`: received → committed; `next slice`: first patch of any kind after the change. \
@@ -221,13 +231,14 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
         );
         let _ = writeln!(m, "|---|---|---|---|---|---|---|");
         for r in &t.rows {
+            let f = Ms(r.sample_rate);
             let _ = writeln!(
                 m,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 r.variant,
-                p50_max(r.knob_audible_first),
-                p50_max(r.knob_audible_full),
-                ms(r.tick_median),
+                f.p50_max(r.knob_audible_first),
+                f.p50_max(r.knob_audible_full),
+                f.ms(r.tick_median),
                 r.near_patches,
                 r.trimmed_patches,
                 r.underruns
@@ -245,6 +256,7 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
         );
         let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|");
         for l in &report.live {
+            let f = Ms(l.sample_rate);
             let k = l.kinds.get("knob").and_then(|k| k.audible_first);
             let p = l.kinds.get("prompt");
             let targets = l
@@ -260,14 +272,14 @@ pub fn markdown(report: &SuiteReport, plots: &[(String, String)]) -> String {
                 l.repeats,
                 k.map_or("–".into(), |p| format!(
                     "{} / {} / {}",
-                    ms(p.p50),
-                    ms(p.p90),
-                    ms(p.max)
+                    f.ms(p.p50),
+                    f.ms(p.p90),
+                    f.ms(p.max)
                 )),
-                p50_max(p.and_then(|p| p.ack)),
-                p50_max(p.and_then(|p| p.audible_first)),
-                opt_ms(l.tick_median.map(|p| p.p50)),
-                opt_ms(l.tick_max_during_encode.map(|p| p.max)),
+                f.p50_max(p.and_then(|p| p.ack)),
+                f.p50_max(p.and_then(|p| p.audible_first)),
+                f.opt(l.tick_median.map(|p| p.p50)),
+                f.opt(l.tick_max_during_encode.map(|p| p.max)),
                 l.underruns,
                 targets
             );

@@ -16,7 +16,7 @@ pub fn write_plots(
     report: &SuiteReport,
 ) -> Result<Vec<(String, String)>, PlotError> {
     let mut plots = Vec::new();
-    let rows: Vec<(String, Option<u64>, Option<u64>)> = report
+    let rows: Vec<(String, Option<u64>, Option<u64>, u32)> = report
         .scenarios
         .iter()
         .map(|s| {
@@ -26,7 +26,8 @@ pub fn write_plots(
                 .get("knob")
                 .or_else(|| s.metrics.kinds.get("prompt"))
                 .and_then(|k| k.audible_first);
-            (s.name.clone(), p.map(|p| p.p50), p.map(|p| p.max))
+            let rate = s.metrics.sample_rate;
+            (s.name.clone(), p.map(|p| p.p50), p.map(|p| p.max), rate)
         })
         .collect();
     bars_png(
@@ -38,7 +39,7 @@ pub fn write_plots(
         "audible_first per scenario".to_owned(),
         "audible_first.png".to_owned(),
     ));
-    let budgets: Vec<(String, crate::metrics::Budget)> = report
+    let budgets: Vec<(String, crate::metrics::Budget, u32)> = report
         .scenarios
         .iter()
         .flat_map(|s| {
@@ -51,7 +52,8 @@ pub fn write_plots(
                     .collect();
                 c.sort_by_key(|c| c.heard_first);
                 let median = c.get(c.len().saturating_sub(1) / 2)?;
-                Some((format!("{} {kind}", s.name), median.budget?))
+                let rate = s.metrics.sample_rate;
+                Some((format!("{} {kind}", s.name), median.budget?, rate))
             })
         })
         .collect();

@@ -4,8 +4,8 @@
 //! field the parser stopped at.
 
 use crate::ConfigError;
+use earshot_audio_model::ModelSize;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelSize;
 use earshot_engine::runner::RunnerConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -72,8 +72,13 @@ pub enum Content {
     /// The backend the caller passes (the reference model).
     #[default]
     Reference,
-    /// The engine's signal model (a sine whose level shows knob 0).
+    /// The engine's signal model (a sine whose level shows knob 0) in the
+    /// reference model's geometry of the scenario's size.
     Signal,
+    /// The signal model in another geometry altogether (mono, 24 kHz, hop
+    /// 512, knobs `level` and `pitch`): the scenario's times are in its
+    /// frames. Shows the harness is not tied to the reference geometry.
+    SignalMono,
 }
 
 /// The modelled sound card.

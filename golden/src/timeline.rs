@@ -2,8 +2,8 @@
 //! a sweep becomes its moves, a burst its seeded random moves.
 
 use crate::scenario::{ActionKind, Burst, Scenario, StallStage, Sweep};
+use earshot_engine::description::{KnobSpec, knob_index};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::knobs::{KNOBS, knob_index};
 
 /// One control event.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +72,7 @@ fn next_unit(state: &mut u64) -> f32 {
 
 /// The events of `scenario`, sorted by time (stable: events at the same
 /// time keep the order of their actions).
-pub fn expand(scenario: &Scenario) -> Vec<Event> {
+pub fn expand(scenario: &Scenario, knobs: &[KnobSpec]) -> Vec<Event> {
     let mut events = Vec::new();
     for (i, action) in scenario.actions.iter().enumerate() {
         let mut push = |at: SampleFrames, what: EventKind| {
@@ -120,8 +120,8 @@ pub fn expand(scenario: &Scenario) -> Vec<Event> {
                 over,
                 seed,
             }) => {
-                let (min, max) = knob_index(name)
-                    .map(|k| (KNOBS[k].min, KNOBS[k].max))
+                let (min, max) = knob_index(knobs, name)
+                    .map(|k| (knobs[k].min, knobs[k].max))
                     .unwrap_or((0.0, 1.0));
                 let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
                 let n = u64::from(*moves);
@@ -177,7 +177,7 @@ sweep = { name = "brightness", from = 0.0, to = 1.0, moves = 5, over = 4000 }
             "x",
         )
         .unwrap();
-        let events = expand(&s);
+        let events = expand(&s, &earshot_audio_model::knobs::knobs());
         assert_eq!(events.len(), 105);
         let sweep: Vec<_> = events[..5].iter().map(|e| e.at.0).collect();
         assert_eq!(sweep, [1000, 2000, 3000, 4000, 5000]);
@@ -198,6 +198,10 @@ sweep = { name = "brightness", from = 0.0, to = 1.0, moves = 5, over = 4000 }
             .map(|v| v.to_bits())
             .collect::<std::collections::BTreeSet<_>>();
         assert!(distinct.len() > 90, "seeded values spread out");
-        assert_eq!(expand(&s), events, "the same every time");
+        assert_eq!(
+            expand(&s, &earshot_audio_model::knobs::knobs()),
+            events,
+            "the same every time"
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::costs::CostProfile;
 use crate::record::{ChangeKind, ChangeRecord, Outcome, OutputCounters, Recording, altered_steps};
-use crate::scenario::{Scenario, StallStage};
+use crate::scenario::{Content, Scenario, StallStage};
 use crate::timeline::{Event, EventKind, expand};
 use earshot_engine::backend::{
     Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
@@ -17,10 +17,8 @@ use earshot_engine::backend::{
 use earshot_engine::clock::{Clock, VirtualClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::Control;
+use earshot_engine::description::{ConditioningShape, ModelDescription, knob_index};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelConfig;
-use earshot_engine::model::config::{COND_TOKENS, HOP};
-use earshot_engine::model::knobs::knob_index;
 use earshot_engine::playback::{PlaybackConfig, playback};
 use earshot_engine::runner::{Runner, RunnerError, RunnerParts};
 use earshot_engine::sim::VirtualOutput;
@@ -61,13 +59,13 @@ pub enum RunError {
 /// is used.)
 #[derive(Debug, Clone, Copy)]
 pub struct HashEncoder {
-    width: usize,
+    shape: ConditioningShape,
 }
 
 impl HashEncoder {
-    /// An encoder for a generator of `width`.
-    pub fn new(width: usize) -> Self {
-        Self { width }
+    /// An encoder for a generator reading conditioning of `shape`.
+    pub fn new(shape: ConditioningShape) -> Self {
+        Self { shape }
     }
 }
 
@@ -84,10 +82,8 @@ impl PromptEncoder for HashEncoder {
             h ^= h << 17;
             ((h >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         };
-        let mut input = ConditioningInput::null(self.width);
-        input.tokens[..COND_TOKENS * self.width]
-            .iter_mut()
-            .for_each(|v| *v = 0.5 * next());
+        let mut input = ConditioningInput::null(self.shape);
+        input.tokens.iter_mut().for_each(|v| *v = 0.5 * next());
         input.pooled.iter_mut().for_each(|v| *v = 0.5 * next());
         Ok(input)
     }
@@ -107,6 +103,8 @@ struct World {
     clock: VirtualClock,
     control: Control,
     profile: CostProfile,
+    /// Frames per second of the run's clock (the model's sample rate).
+    rate: u32,
     events: Vec<Event>,
     next: usize,
     prompts: Vec<PendingPrompt>,
@@ -169,7 +167,7 @@ impl World {
             }
         };
         let knob = |name: &str, curve| ChangeKind::Knob {
-            knob: knob_index(name).unwrap_or(usize::MAX),
+            knob: knob_index(self.control.knobs(), name).unwrap_or(usize::MAX),
             curve,
         };
         let change = match &event.what {
@@ -209,7 +207,7 @@ impl World {
             }
             EventKind::Prompt(text) => {
                 let start = event.at.max(self.encoder_free);
-                let done = start + self.profile.prompt_encode();
+                let done = start + self.profile.prompt_encode(self.rate);
                 self.encoder_free = done;
                 self.encodes.push((start, done));
                 self.prompts.push(PendingPrompt {
@@ -280,14 +278,14 @@ impl ModelledBackend {
 impl Backend for ModelledBackend {
     earshot_engine::pass_through_backend!();
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
-        self.charge(|w| w.profile.conditioning(), None);
+        self.charge(|w| w.profile.conditioning(w.rate), None);
         self.inner.encode(input)
     }
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let slots = batch.slots.len();
         self.charge(
             |w| {
-                let cost = w.profile.step(slots);
+                let cost = w.profile.step(slots, w.rate);
                 if w.encoding_at(w.clock.now()) {
                     w.profile.contended(cost)
                 } else {
@@ -300,7 +298,7 @@ impl Backend for ModelledBackend {
     }
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         let frames = request.range.end - request.range.start;
-        self.charge(|w| w.profile.decode(frames), Some(1));
+        self.charge(|w| w.profile.decode(frames, w.rate), Some(1));
         self.inner.decode(request, out)
     }
 }
@@ -324,19 +322,27 @@ impl SharedTrace {
     }
 }
 
-/// The backend's model, refused unless it is the size `scenario` asks for.
+/// The backend's model. For reference content it must be the reference
+/// model of the size `scenario` asks for (its cost profile is that
+/// size's); other content is the harness's own.
 pub(crate) fn model_of(
     scenario: &Scenario,
     backend: &dyn Backend,
-) -> Result<ModelConfig, RunError> {
-    let model = *backend.config();
-    if model.size != scenario.engine.size {
+) -> Result<ModelDescription, RunError> {
+    let model = backend.description().clone();
+    let expected = scenario.engine.size.model_name();
+    if scenario.content == Content::Reference && model.name != expected {
         return Err(RunError::WrongModel {
-            expected: scenario.engine.size.to_string(),
-            found: model.size.to_string(),
+            expected,
+            found: model.name,
         });
     }
     Ok(model)
+}
+
+/// Fresh audio one produce adds: the window over the steps.
+pub(crate) fn produce_audio(model: &ModelDescription, steps: u32) -> SampleFrames {
+    SampleFrames(model.window_frames().0 / u64::from(steps))
 }
 
 /// Runs `scenario` on the virtual clock with `profile`'s costs. `backend`
@@ -364,13 +370,18 @@ pub fn run_virtual_with(
     let model = model_of(scenario, backend.as_ref())?;
     let config = scenario.engine.runner;
     let clock = VirtualClock::new();
-    let control = Control::new(config.stream.steps as usize, Arc::new(clock.clone()));
+    let control = Control::new(
+        model.knobs.clone(),
+        config.stream.steps as usize,
+        Arc::new(clock.clone()),
+    );
     control.set_encoder(encoder);
     let world = Arc::new(Mutex::new(World {
         clock: clock.clone(),
         control: control.clone(),
         profile: profile.clone(),
-        events: expand(scenario),
+        rate: model.sample_rate,
+        events: expand(scenario, &model.knobs),
         next: 0,
         prompts: Vec::new(),
         encoder_free: SampleFrames::ZERO,
@@ -378,7 +389,7 @@ pub fn run_virtual_with(
         changes: Vec::new(),
         encodes: Vec::new(),
     }));
-    let (writer, output, stats) = playback(PlaybackConfig::default(), 2)?;
+    let (writer, output, stats) = playback(PlaybackConfig::default(), model.channels)?;
     let trace = SharedTrace::default();
     let mut runner = Runner::new(
         config,
@@ -391,7 +402,7 @@ pub fn run_virtual_with(
             control,
             clock: Arc::new(clock.clone()),
             trace: Box::new(trace.clone()),
-            conditioning: ConditioningInput::null(model.width),
+            conditioning: ConditioningInput::null(model.conditioning),
         },
     )?;
     let block = scenario.output.block;
@@ -425,7 +436,9 @@ pub fn run_virtual_with(
         duration: end,
         block,
         steps: config.stream.steps,
-        produce_audio: SampleFrames(model.window.0 * HOP.0 / u64::from(config.stream.steps)),
+        produce_audio: produce_audio(&model, config.stream.steps),
+        sample_rate: model.sample_rate,
+        channels: model.channels,
         output: OutputCounters::of(&stats),
         counters: runner.counters(),
     })

@@ -12,8 +12,8 @@
 
 use clack_plugin::events::event_types::{TransportEvent, TransportFlags};
 use clack_plugin::utils::FixedPoint;
+use earshot_audio_model::config::SAMPLE_RATE;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::config::SAMPLE_RATE;
 
 /// How far a recomputed band may sit from the one asked for and still be
 /// taken as the same: the resampler pulls the model's frames in chunks of

@@ -12,9 +12,9 @@ use clack_extensions::latency::HostLatency;
 use clack_extensions::log::{HostLog, LogSeverity};
 use clack_extensions::params::{HostParams, ParamRescanFlags};
 use clack_plugin::prelude::*;
+use earshot_audio_model::ModelWeights;
+use earshot_audio_model::knobs::KNOBS;
 use earshot_embed::{EmbedError, Engine, Processor};
-use earshot_engine::model::ModelWeights;
-use earshot_engine::model::knobs::KNOBS;
 use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ pub struct MainThread<'a> {
 /// What a set of weights was made from: a file, or a size and a seed.
 type WeightsSource = (
     Option<std::path::PathBuf>,
-    earshot_engine::model::ModelSize,
+    earshot_audio_model::ModelSize,
     u64,
 );
 

@@ -2,8 +2,8 @@
 //! range and default, and the values the host set, shared between the
 //! main thread and the audio thread without a lock.
 
-use earshot_engine::model::config::KNOB_COUNT;
-use earshot_engine::model::knobs::{KNOBS, KnobSpec};
+use earshot_audio_model::config::KNOB_COUNT;
+use earshot_audio_model::knobs::{KNOBS, StaticKnob};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The CLAP parameter id of knob `knob` (its index in `KNOBS`). `KNOBS` is
@@ -21,7 +21,7 @@ pub fn knob_of(id: u32) -> Option<usize> {
 }
 
 /// The knob's spec (name, range, default, unit).
-pub fn spec(knob: usize) -> &'static KnobSpec {
+pub fn spec(knob: usize) -> &'static StaticKnob {
     &KNOBS[knob]
 }
 

@@ -14,7 +14,7 @@ use clack_extensions::params::{
 };
 use clack_plugin::prelude::*;
 use clack_plugin::utils::Cookie;
-use earshot_engine::model::config::KNOB_COUNT;
+use earshot_audio_model::config::KNOB_COUNT;
 use std::ffi::CStr;
 
 impl PluginMainThreadParams for MainThread<'_> {

@@ -6,9 +6,9 @@
 
 use crate::band::{BandRequest, HostLoop, LoopFollower};
 use crate::params::{self, ParamValues};
+use earshot_audio_model::config::KNOB_COUNT;
 use earshot_embed::{ProcessError, Processor};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::config::KNOB_COUNT;
 
 /// A parameter change from the host.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,8 +150,8 @@ impl<'a> Player<'a> {
 mod tests {
     use super::*;
     use crate::band::Band;
+    use earshot_audio_model::knobs::KNOBS;
     use earshot_embed::{Engine, EngineConfig};
-    use earshot_engine::model::knobs::KNOBS;
     use std::time::Duration;
 
     #[test]
@@ -218,7 +218,8 @@ mod tests {
         assert_eq!(consumer.pop(), Ok(BandRequest::Disarm));
         // A snapshot commits the queued changes, as the runner's next tick
         // does: brightness went to 0.75, then 0.75 + 0.5 clamped to 1.
-        let mut snapshot = earshot_engine::control::ControlState::new(8);
+        let mut snapshot =
+            earshot_engine::control::ControlState::new(earshot_audio_model::knobs::knobs(), 8);
         engine.control().snapshot(&mut snapshot);
         assert_eq!(snapshot.knobs.epoch(), 2, "two committed changes");
         let mut row = [0.0f32; KNOB_COUNT];
@@ -256,7 +257,8 @@ mod tests {
                 value: 0.8,
             },
         );
-        let mut snapshot = earshot_engine::control::ControlState::new(8);
+        let mut snapshot =
+            earshot_engine::control::ControlState::new(earshot_audio_model::knobs::knobs(), 8);
         engine.control().snapshot(&mut snapshot);
         assert_eq!(snapshot.knobs.epoch(), 1, "the queue held one change");
         assert_no_alloc::assert_no_alloc(|| player.play(&mut left, &mut right).unwrap());

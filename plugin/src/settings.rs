@@ -3,11 +3,11 @@
 //! together with the host's audio configuration.
 
 use crate::error::ActivateError;
+use earshot_audio_model::ModelSize;
+use earshot_audio_model::config::CHANNELS;
 use earshot_embed::backend_choice::BackendKind;
 use earshot_embed::{EngineConfig, MAX_BLOCK};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelSize;
-use earshot_engine::model::config::CHANNELS;
 use std::path::PathBuf;
 
 /// The smallest lead of a `tiny` engine: 0.15 s. With the engine's default

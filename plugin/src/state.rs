@@ -11,10 +11,10 @@
 use crate::error::StateError;
 use crate::params;
 use crate::settings::{EngineSettings, MAX_LEAD_FLOOR, Settings};
+use earshot_audio_model::ModelSize;
+use earshot_audio_model::config::KNOB_COUNT;
+use earshot_audio_model::knobs::{KNOBS, knob_index};
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::model::ModelSize;
-use earshot_engine::model::config::KNOB_COUNT;
-use earshot_engine::model::knobs::{KNOBS, knob_index};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -4,11 +4,11 @@
 use super::golden_dir::Search;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use earshot::audio_model::{ModelSize, ModelWeights};
 use earshot::cost_profile::{cpu_name, measure_cpu};
 use earshot::cpu::CpuBackend;
 use earshot::engine::Backend;
 use earshot::engine::conditioning::PromptEncoder;
-use earshot::engine::model::{ModelSize, ModelWeights};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::sim::SignalBackend;
 use earshot::golden::ablation::{ablate, determinism};
@@ -92,9 +92,8 @@ impl SuiteArgs {
         } else {
             Search::here().find()?
         };
-        let pick = |flag: &Option<PathBuf>, name: &str| {
-            flag.clone().unwrap_or_else(|| golden.join(name))
-        };
+        let pick =
+            |flag: &Option<PathBuf>, name: &str| flag.clone().unwrap_or_else(|| golden.join(name));
         Ok(SuitePaths {
             scenarios: pick(&self.scenarios, "scenarios"),
             profiles: pick(&self.profiles, "profiles"),
@@ -180,7 +179,7 @@ impl Content {
             return Ok(w.clone());
         }
         let w = if self.kind == ContentBackend::Cuda && size != ModelSize::Tiny {
-            Arc::new(earshot::engine::model::init_weights(
+            Arc::new(earshot::audio_model::init_weights(
                 size,
                 DEFAULT_WEIGHTS_SEED,
             ))
@@ -193,7 +192,7 @@ impl Content {
 
     fn backend(&self, size: ModelSize) -> Result<Box<dyn Backend>, String> {
         match self.kind {
-            ContentBackend::Signal => Ok(Box::new(SignalBackend::new(size.config()))),
+            ContentBackend::Signal => Ok(Box::new(SignalBackend::new(size.config().description()))),
             ContentBackend::Cpu => {
                 let w = self.weights(size)?;
                 Ok(Box::new(CpuBackend::new(&w).map_err(|e| e.to_string())?))
@@ -218,7 +217,7 @@ impl Content {
         {
             return Box::new(text);
         }
-        Box::new(HashEncoder::new(size.config().width))
+        Box::new(HashEncoder::new(size.config().conditioning()))
     }
 }
 
@@ -247,7 +246,7 @@ fn run_all(suite: &Suite, content: &Content) -> anyhow::Result<Vec<(Recording, S
 }
 
 fn summary_line(r: &ScenarioResult) -> String {
-    let ms = |f: u64| earshot::golden::costs::frames_to_ms(f);
+    let ms = |f: u64| earshot::golden::costs::frames_to_ms(f, r.metrics.sample_rate);
     let mut parts = Vec::new();
     for (kind, k) in &r.metrics.kinds {
         if let Some(p) = k.audible_first {
@@ -324,7 +323,7 @@ fn run_live_suite(args: &RunArgs) -> anyhow::Result<()> {
             l.repeats,
             knob.map_or("–".into(), |p| format!(
                 "{:.1} ms",
-                earshot::golden::costs::frames_to_ms(p.p50)
+                earshot::golden::costs::frames_to_ms(p.p50, l.sample_rate)
             )),
             l.underruns
         );
@@ -369,10 +368,7 @@ fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
             baselines.insert(r.name.clone(), figures(&r.metrics));
         }
         baseline::write(&paths.baselines, &baselines)?;
-        eprintln!(
-            "golden: baselines written to {}",
-            paths.baselines.display()
-        );
+        eprintln!("golden: baselines written to {}", paths.baselines.display());
         return Ok(());
     }
     for c in &report.comparisons {
@@ -384,10 +380,7 @@ fn run_suite(args: &RunArgs) -> anyhow::Result<()> {
         }
     }
     if failed(&report.comparisons) {
-        bail!(
-            "golden: regressions against {}",
-            paths.baselines.display()
-        );
+        bail!("golden: regressions against {}", paths.baselines.display());
     }
     eprintln!("golden: every scenario within tolerance of its baseline");
     Ok(())

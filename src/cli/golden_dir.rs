@@ -196,7 +196,10 @@ mod tests {
         let err = search.find().unwrap_err().to_string();
         assert!(err.contains(GOLDEN_DIR_ENV), "{err}");
         for tried in [cwd.join("golden"), bin.join("golden"), root.join("golden")] {
-            assert!(err.contains(&tried.display().to_string()), "{tried:?}: {err}");
+            assert!(
+                err.contains(&tried.display().to_string()),
+                "{tried:?}: {err}"
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `earshot knobs`.
 
-use earshot::engine::model::knobs::KNOBS;
+use earshot::audio_model::knobs::KNOBS;
 
 /// Prints every knob with its range, default and unit.
 pub fn print() {

@@ -4,13 +4,13 @@
 use super::render::{SamplerArg, parse_knob};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
+use earshot::audio_model::ModelSize;
+use earshot::audio_model::config::SAMPLE_RATE;
 use earshot::engine::SampleFrames;
 use earshot::engine::clock::{Clock, RealClock};
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::control::Control;
 use earshot::engine::lead::LeadController;
-use earshot::engine::model::ModelSize;
-use earshot::engine::model::config::{CHANNELS, SAMPLE_RATE};
 use earshot::engine::playback::{PlaybackConfig, PlaybackStats, playback};
 use earshot::engine::runner::thread::{RunnerReport, RunnerThread};
 use earshot::engine::runner::{Runner, RunnerConfig, RunnerParts};
@@ -154,9 +154,9 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let weights =
         earshot::model::load_or_init(args.weights.as_deref(), args.size, args.weights_seed)?;
     let backend = earshot::backend_choice::make_backend(args.backend, &weights)?;
-    let width = backend.config().width;
-    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
-    let control = Control::new(args.steps as usize, Arc::clone(&clock));
+    let model = backend.description().clone();
+    let clock: Arc<dyn Clock> = Arc::new(RealClock::new(model.sample_rate));
+    let control = Control::new(model.knobs.clone(), args.steps as usize, Arc::clone(&clock));
     let osc_control = control.clone();
     for (name, value) in &args.knobs {
         control.set_knob(name, *value)?;
@@ -175,7 +175,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     // MIDI (and its mapping file) before anything starts, so a bad file
     // stops nothing half-started.
     let _midi = open_midi(args, &control)?;
-    let (writer, output, stats) = playback(PlaybackConfig::default(), CHANNELS)?;
+    let (writer, output, stats) = playback(PlaybackConfig::default(), model.channels)?;
     sink.start(output)?;
     let config = RunnerConfig {
         stream: StreamConfig {
@@ -188,7 +188,9 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
             seed: args.seed,
         },
         lead: earshot::engine::lead::LeadConfig {
-            floor: earshot::engine::frames::SampleFrames(args.lead_floor_ms * 48),
+            floor: earshot::engine::frames::SampleFrames(
+                args.lead_floor_ms * u64::from(model.sample_rate) / 1000,
+            ),
             ..Default::default()
         },
         ..RunnerConfig::default()
@@ -199,7 +201,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         control,
         clock,
         trace,
-        conditioning: ConditioningInput::null(width),
+        conditioning: ConditioningInput::null(model.conditioning),
     };
     let runner = match Runner::new(config, parts)
         .map_err(anyhow::Error::from)

@@ -3,12 +3,12 @@
 use super::render_config::{RenderConfig, SamplerName};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
+use earshot::audio_model::ModelSize;
+use earshot::audio_model::config::SAMPLE_RATE;
 use earshot::engine::clock::VirtualClock;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::frames::{LatentFrames, SampleFrames};
 use earshot::engine::knobs::KnobState;
-use earshot::engine::model::ModelSize;
-use earshot::engine::model::config::SAMPLE_RATE;
 use earshot::engine::offline::{OfflineConfig, RenderInputs, RenderOutput, render_offline};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::StreamConfig;
@@ -128,7 +128,7 @@ fn plan(args: &RenderArgs) -> anyhow::Result<Plan> {
     if args.produce_hop.or(file.render.produce_hop) == Some(0) {
         bail!("--produce-hop must be at least 1 latent frame");
     }
-    let mut knobs = KnobState::new(steps as usize);
+    let mut knobs = KnobState::new(earshot_audio_model::knobs::knobs(), steps as usize);
     for (name, value) in file
         .knobs
         .iter()
@@ -173,7 +173,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             8
         });
     }
-    let conditioning = ConditioningInput::null(backend.config().width);
+    let conditioning = ConditioningInput::null(backend.description().conditioning);
     let mut wav =
         WavOut::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut trace: Box<dyn TraceSink> = match &args.trace {

@@ -2,7 +2,7 @@
 //! stream, render length and knob values). Only the `render` command uses
 //! it, so it lives with the command line rather than in the golden harness.
 
-use earshot::engine::model::ModelSize;
+use earshot::audio_model::ModelSize;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -123,8 +123,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_field() {
-        let err =
-            RenderConfig::parse("[stream]\nsteps = 8\nsampler = \"euler\"\n", "<string>").unwrap_err();
+        let err = RenderConfig::parse("[stream]\nsteps = 8\nsampler = \"euler\"\n", "<string>")
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("sampler"), "{msg}");

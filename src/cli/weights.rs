@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use earshot::engine::model::tensors::parameter_count;
-use earshot::engine::model::{ModelSize, ModelWeights};
+use earshot::audio_model::tensors::parameter_count;
+use earshot::audio_model::{ModelSize, ModelWeights};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +41,7 @@ pub fn run(cmd: WeightsCommand) -> anyhow::Result<()> {
             uncalibrated,
         } => {
             let weights = if uncalibrated {
-                earshot::engine::model::init_weights(size, seed)
+                earshot::audio_model::init_weights(size, seed)
             } else {
                 earshot::model::reference_weights(size, seed)?
             };

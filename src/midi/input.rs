@@ -3,8 +3,8 @@
 //! it hears to a chosen knob and saves the mapping.
 
 use super::mapping::{CcMapping, MidiMapping, apply, control_change};
+use earshot_audio_model::knobs::knob_index;
 use earshot_engine::control::Control;
-use earshot_engine::model::knobs::knob_index;
 use std::path::PathBuf;
 
 /// Why MIDI control could not start; playback goes on without it.

@@ -11,9 +11,9 @@
 //! default mapping is CC 74 → brightness, 71 → density, 72 → noise,
 //! 73 → warmth, on any channel.
 
+use earshot_audio_model::knobs::{KNOBS, knob_index};
 use earshot_engine::control::{Control, KnobCommit};
 use earshot_engine::knobs::KnobError;
-use earshot_engine::model::knobs::{KNOBS, knob_index};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -192,7 +192,11 @@ mod tests {
     #[test]
     fn a_mapped_control_change_moves_its_knob() {
         use earshot_engine::clock::VirtualClock;
-        let control = Control::new(8, std::sync::Arc::new(VirtualClock::new()));
+        let control = Control::new(
+            earshot_audio_model::knobs::knobs(),
+            8,
+            std::sync::Arc::new(VirtualClock::new()),
+        );
         let m = MidiMapping::default();
         let commit = apply(&[0xB3, 74, 127], &m, &control).unwrap().unwrap();
         assert_eq!(commit.epoch, 1);

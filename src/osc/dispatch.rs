@@ -145,7 +145,11 @@ mod tests {
     use std::sync::Arc;
 
     fn control() -> Control {
-        Control::new(8, Arc::new(VirtualClock::new()))
+        Control::new(
+            earshot_audio_model::knobs::knobs(),
+            8,
+            Arc::new(VirtualClock::new()),
+        )
     }
 
     fn msg(addr: &str, args: Vec<OscType>) -> OscMessage {

@@ -3,7 +3,7 @@
 use super::{OutputSink, SinkError, SinkInfo};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{BufferSize, SampleFormat, SupportedBufferSize, SupportedStreamConfigRange};
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
 use earshot_engine::playback::PlaybackOutput;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

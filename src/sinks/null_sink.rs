@@ -2,7 +2,7 @@
 
 use super::paced::{BLOCK, BlockSink, Pacer};
 use super::{OutputSink, SinkError, SinkInfo};
-use earshot_engine::model::config::SAMPLE_RATE;
+use earshot_audio_model::config::SAMPLE_RATE;
 use earshot_engine::playback::PlaybackOutput;
 
 /// Plays the output at the pace of the real clock and discards the audio:

@@ -4,7 +4,7 @@
 //! its flag before every block.
 
 use super::SinkError;
-use earshot_engine::model::config::SAMPLE_RATE;
+use earshot_audio_model::config::SAMPLE_RATE;
 use earshot_engine::playback::PlaybackOutput;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,7 +4,7 @@
 use super::paced::{BLOCK, BlockSink, Pacer};
 use super::{OutputSink, SinkError, SinkInfo};
 use crate::wav::WavOut;
-use earshot_engine::model::config::{CHANNELS, SAMPLE_RATE};
+use earshot_audio_model::config::{CHANNELS, SAMPLE_RATE};
 use earshot_engine::playback::PlaybackOutput;
 use std::path::{Path, PathBuf};
 

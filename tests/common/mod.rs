@@ -2,10 +2,10 @@
 
 #![allow(dead_code)]
 
+use earshot::audio_model::{ModelSize, ModelWeights, init_weights};
 use earshot::cpu::CpuBackend;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::knobs::KnobState;
-use earshot::engine::model::{ModelSize, ModelWeights, init_weights};
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::{Produce, Stream, StreamConfig, TickInputs};
 use earshot::engine::{Backend, Epochs, LatentFrames};
@@ -47,13 +47,13 @@ impl Rig {
         };
         let stream = Stream::new(config, &mut backend).unwrap();
         let conditioning = backend
-            .encode(&ConditioningInput::null(backend.config().width))
+            .encode(&ConditioningInput::null(backend.description().conditioning))
             .unwrap();
         Self {
             backend,
             stream,
             conditioning,
-            knobs: KnobState::new(8),
+            knobs: KnobState::new(earshot_audio_model::knobs::knobs(), 8),
         }
     }
 

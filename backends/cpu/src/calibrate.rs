@@ -8,11 +8,11 @@
 //! same result: the run is deterministic.
 
 use crate::CpuBackend;
+use earshot_audio_model::ModelWeights;
+use earshot_audio_model::config::{KNOB_COUNT, LATENT_CHANNELS};
+use earshot_audio_model::init::{KNOB_CHANNELS, VOICE_CHANNEL0, VOICE_MULTIPLES};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::knobs::KnobState;
-use earshot_engine::model::ModelWeights;
-use earshot_engine::model::config::{KNOB_COUNT, LATENT_CHANNELS};
-use earshot_engine::model::init::{KNOB_CHANNELS, VOICE_CHANNEL0, VOICE_MULTIPLES};
 use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
 use earshot_engine::{Backend, BackendError, Epochs, LatentFrames};
 
@@ -48,8 +48,9 @@ pub fn measure(weights: &ModelWeights) -> Result<Vec<(f32, f32)>, BackendError> 
     };
     let mut stream =
         Stream::new(config, &mut backend).map_err(|e| BackendError::Device(e.to_string()))?;
-    let conditioning = backend.encode(&ConditioningInput::null(weights.config().width))?;
-    let knobs = KnobState::new(config.steps as usize);
+    let conditioning =
+        backend.encode(&ConditioningInput::null(backend.description().conditioning))?;
+    let knobs = KnobState::new(earshot_audio_model::knobs::knobs(), config.steps as usize);
     let produce = loop {
         let inputs = TickInputs {
             knobs: &knobs,

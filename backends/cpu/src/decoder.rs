@@ -7,15 +7,14 @@
 use crate::istft::{FRAME_OFFSET, Istft};
 use crate::ops::{LN_EPS, Linear, ensure_len, gelu, layer_norm};
 use crate::weights::{WeightSource, linear};
-use earshot_engine::BackendError;
-use earshot_engine::model::config::{
+use earshot_audio_model::config::{
     BINS, CHANNELS, DECODER_KERNEL, DECODER_MLP_RATIO, LATENT_CHANNELS, ModelConfig, N_FFT,
     STFT_HOP, STFT_PER_LATENT, head_row,
 };
-use earshot_engine::model::tensors::decoder_block;
+use earshot_audio_model::decode_plan::{DecodePlan, HALF_KERNEL as HALF};
+use earshot_audio_model::tensors::decoder_block;
+use earshot_engine::BackendError;
 use std::ops::Range;
-
-const HALF: usize = DECODER_KERNEL / 2;
 
 /// A layer norm's affine parameters.
 #[derive(Debug, Clone)]
@@ -136,15 +135,18 @@ impl Decoder {
         let (w, t_len) = (cfg.decoder_width, cfg.window.0 as i64);
         let hop = STFT_HOP as i64;
         let stft_frames = t_len * STFT_PER_LATENT as i64;
-        let j_lo = ((range.start - (N_FFT as i64 - FRAME_OFFSET)).div_euclid(hop) + 1).max(0);
-        let j_hi = ((range.end + FRAME_OFFSET - 1).div_euclid(hop)).min(stft_frames - 1);
         let per = STFT_PER_LATENT as i64;
-        let (f_lo, f_hi) = (j_lo / per, j_hi / per);
-        let ctx = (HALF * self.blocks.len()) as i64;
-        let g0 = (f_lo - ctx).max(0);
-        let g1 = (f_hi + 1 + ctx).min(t_len);
-        let rows = (g1 - g0) as usize;
-        self.reserve(rows, (f_hi - f_lo + 1) as usize);
+        let plan = DecodePlan::new(&range, t_len, self.blocks.len());
+        let DecodePlan {
+            j_lo,
+            j_hi,
+            f_lo,
+            f_hi,
+            g0,
+            g1,
+        } = plan;
+        let rows = plan.rows();
+        self.reserve(rows, plan.head_rows());
         let ws = &mut self.ws;
         let k = LATENT_CHANNELS * DECODER_KERNEL;
 
@@ -210,7 +212,7 @@ impl Decoder {
         }
         debug_assert!(lo <= f_lo && f_hi < hi);
 
-        let head_rows = (f_hi - f_lo + 1) as usize;
+        let head_rows = plan.head_rows();
         for i in 0..head_rows {
             let r = (f_lo - g0) as usize + i;
             self.final_norm

@@ -3,10 +3,10 @@
 
 use crate::ops::{Linear, ensure_len, gelu, layer_norm, silu};
 use crate::weights::{WeightSource, linear};
-use earshot_engine::model::config::{
+use earshot_audio_model::config::{
     COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, ModelConfig, TIME_FREQ_DIM,
 };
-use earshot_engine::model::tensors::block;
+use earshot_audio_model::tensors::block;
 
 /// One transformer block's layers.
 #[derive(Debug, Clone)]

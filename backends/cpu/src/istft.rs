@@ -8,8 +8,8 @@
 //! squared windows of the frames that exist in the window, so the gain is
 //! the same at the window's edges as in its middle.
 
-use earshot_engine::model::config::{BINS, N_FFT};
-use earshot_engine::model::stft;
+use earshot_audio_model::config::{BINS, N_FFT};
+use earshot_audio_model::stft;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner};
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 //! ```
 //! use earshot_cpu::CpuBackend;
 //! use earshot_engine::Backend;
-//! use earshot_engine::model::{ModelSize, init_weights};
+//! use earshot_audio_model::{ModelSize, init_weights};
 //! let backend = CpuBackend::new(&init_weights(ModelSize::Tiny, 7)).unwrap();
 //! assert_eq!(backend.name(), "cpu");
 //! ```
@@ -23,11 +23,13 @@ pub mod ops;
 pub mod weights;
 
 use decoder::Decoder;
+use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
 use earshot_engine::conditioning::ConditioningInput;
-use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::sampler::{SamplerKind, ode_update, sde_update};
-use earshot_engine::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
+use earshot_engine::{
+    Backend, BackendCounters, BackendError, DecodeRequest, ModelDescription, StepBatch,
+};
 use generator::{EncodedConditioning, Generator, SlotInputs};
 use ops::ensure_len;
 use weights::WeightSource;
@@ -36,6 +38,7 @@ use weights::WeightSource;
 #[derive(Debug)]
 pub struct CpuBackend {
     config: ModelConfig,
+    description: ModelDescription,
     generator: Generator,
     decoder: Decoder,
     latents: Vec<Vec<f32>>,
@@ -52,6 +55,7 @@ impl CpuBackend {
         let source = WeightSource(weights);
         Ok(Self {
             config: *weights.config(),
+            description: weights.config().description(),
             generator: Generator::new(&source)?,
             decoder: Decoder::new(&source)?,
             latents: Vec::new(),
@@ -61,6 +65,11 @@ impl CpuBackend {
             noise: Vec::new(),
             counters: BackendCounters::default(),
         })
+    }
+
+    /// The reference model's geometry this backend was built for.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
     }
 
     fn latents(&self, h: LatentHandle) -> Result<&Vec<f32>, BackendError> {
@@ -88,8 +97,8 @@ impl Backend for CpuBackend {
         "cpu"
     }
 
-    fn config(&self) -> &ModelConfig {
-        &self.config
+    fn description(&self) -> &ModelDescription {
+        &self.description
     }
 
     fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
@@ -110,7 +119,7 @@ impl Backend for CpuBackend {
     }
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
-        earshot_engine::backend::check_conditioning(&self.config, input)?;
+        earshot_engine::backend::check_conditioning(&self.description, input)?;
         let slot = match self.conditionings.iter().position(Option::is_none) {
             Some(i) => i,
             None => {
@@ -134,7 +143,7 @@ impl Backend for CpuBackend {
 
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let s = batch.slots.len();
-        earshot_engine::backend::check_knob_rows(batch)?;
+        earshot_engine::backend::check_knob_rows(&self.description, batch)?;
         for slot in &batch.slots {
             self.latents(slot.latents)?;
             self.conditioning(slot.conditioning)?;
@@ -191,7 +200,7 @@ impl Backend for CpuBackend {
     }
 
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        let local = earshot_engine::backend::check_decode(&self.config, request, out.len())?;
+        let local = earshot_engine::backend::check_decode(&self.description, request, out.len())?;
         let index = request.latents.index() as usize;
         self.latents(request.latents)?;
         let local = local.start as i64..local.end as i64;
@@ -202,14 +211,18 @@ impl Backend for CpuBackend {
 
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let x = self.latents(handle)?;
-        earshot_engine::backend::check_window_len(&self.config, "latent read-back", out.len())?;
+        earshot_engine::backend::check_window_len(
+            &self.description,
+            "latent read-back",
+            out.len(),
+        )?;
         out.copy_from_slice(x);
         Ok(())
     }
 
     fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
         self.latents(handle)?;
-        earshot_engine::backend::check_window_len(&self.config, "latent write", values.len())?;
+        earshot_engine::backend::check_window_len(&self.description, "latent write", values.len())?;
         self.latents[handle.index() as usize].copy_from_slice(values);
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Elementwise and row-wise operations shared by the generator and decoder.
 
-pub use earshot_engine::model::config::LN_EPS;
+pub use earshot_audio_model::config::LN_EPS;
 
 /// A linear layer: packed weight plus bias.
 #[derive(Debug, Clone)]

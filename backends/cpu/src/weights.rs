@@ -2,8 +2,8 @@
 
 use crate::gemm::PackedMatrix;
 use crate::ops::Linear;
+use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::BackendError;
-use earshot_engine::model::{ModelConfig, ModelWeights};
 
 /// Validated weights, read by name.
 #[derive(Debug, Clone, Copy)]

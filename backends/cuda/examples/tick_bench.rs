@@ -10,11 +10,11 @@
 //! time both; with `BENCH_SLOTS=8` (a comma-separated list) only those
 //! batch sizes are timed (for a profiler).
 
+use earshot_audio_model::ModelWeights;
+use earshot_audio_model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot_cuda::CudaBackend;
 use earshot_engine::backend::{DecodeRequest, SlotStep, StepBatch};
 use earshot_engine::conditioning::ConditioningInput;
-use earshot_engine::model::ModelWeights;
-use earshot_engine::model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
 use earshot_engine::{Backend, LatentFrames, SampleFrames};
@@ -27,8 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let weights = match path.strip_prefix("init:") {
         Some(spec) => {
             let (size, save) = spec.split_once(':').ok_or("init:SIZE:SAVE")?;
-            let size: earshot_engine::model::ModelSize = size.parse()?;
-            let w = earshot_engine::model::init_weights(size, 7);
+            let size: earshot_audio_model::ModelSize = size.parse()?;
+            let w = earshot_audio_model::init_weights(size, 7);
             w.save(std::path::Path::new(save))?;
             w
         }
@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.set_attention_lanes(lanes);
     let cfg = *b.config();
     b.reserve(8)?;
-    let cond = b.encode(&ConditioningInput::null(cfg.width))?;
+    let cond = b.encode(&ConditioningInput::null(cfg.conditioning()))?;
     let latents: Vec<_> = (0..8)
         .map(|_| b.alloc_latents())
         .collect::<Result<_, _>>()?;
@@ -120,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_1024 = (d_long - d_short) * 1024.0 / (long - short) as f64;
     let t = Instant::now();
     for _ in 0..iters {
-        let h = b.encode(&ConditioningInput::null(cfg.width))?;
+        let h = b.encode(&ConditioningInput::null(cfg.conditioning()))?;
         b.synchronize()?;
         b.release_conditioning(h)?;
     }

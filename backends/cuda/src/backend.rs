@@ -13,20 +13,22 @@ use crate::error::CudaError;
 use crate::generator::{CondStore, GpuGenerator};
 use crate::landing::Landing;
 use cudarc::driver::{CudaEvent, CudaSlice, PinnedHostSlice};
+use earshot_audio_model::config::{CHANNELS, HOP};
+use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::backend::StepTiming;
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
 use earshot_engine::conditioning::ConditioningInput;
-use earshot_engine::model::config::{CHANNELS, HOP};
-use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::stream::MAX_QUEUE_CAP;
 use earshot_engine::{
-    Backend, BackendCounters, BackendError, DecodeRequest, SampleFrames, StepBatch,
+    Backend, BackendCounters, BackendError, DecodeRequest, ModelDescription, SampleFrames,
+    StepBatch,
 };
 
 /// The CUDA backend.
 pub struct CudaBackend {
     dev: Device,
     cfg: ModelConfig,
+    description: ModelDescription,
     generator: GpuGenerator,
     decoder: GpuDecoder,
     pool: CudaSlice<f32>,
@@ -83,7 +85,9 @@ impl StepTimer {
         Ok(())
     }
 
-    fn poll(&mut self) -> StepTiming {
+    /// The oldest unreported step's device time, in sample frames at
+    /// `sample_rate`.
+    fn poll(&mut self, sample_rate: u32) -> StepTiming {
         if self.reported == self.recorded {
             return StepTiming::Pending;
         }
@@ -95,7 +99,7 @@ impl StepTimer {
         match start.elapsed_ms(end) {
             Ok(ms) => StepTiming::Device {
                 slots: *slots,
-                took: SampleFrames((f64::from(ms) * 48.0).round() as u64),
+                took: SampleFrames((f64::from(ms) * f64::from(sample_rate) / 1000.0).round() as u64),
             },
             Err(_) => StepTiming::Pending,
         }
@@ -112,6 +116,11 @@ impl std::fmt::Debug for CudaBackend {
 }
 
 impl CudaBackend {
+    /// The reference model's geometry this backend was built for.
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
     /// Opens GPU `ordinal`, compiles the kernels and uploads `weights`
     /// (fp32). Without a GPU: [`CudaError::NoDriver`].
     pub fn new(weights: &ModelWeights, ordinal: usize) -> Result<Self, CudaError> {
@@ -151,6 +160,7 @@ impl CudaBackend {
             store,
             live: Vec::new(),
             timing: StepTimer::new(&dev)?,
+            description: cfg.description(),
             cfg,
             generator,
             decoder,
@@ -230,7 +240,7 @@ impl CudaBackend {
     /// Renders `request` (`len` interleaved values) into `rendered` on the
     /// device, without reading it back.
     fn render(&mut self, request: &DecodeRequest, len: usize) -> Result<(), BackendError> {
-        let local = earshot_engine::backend::check_decode(&self.cfg, request, len)?;
+        let local = earshot_engine::backend::check_decode(&self.description, request, len)?;
         let i = self.check_latent(request.latents)?;
         let n = self.cfg.window_len();
         let window = self.pool.slice(i * n..(i + 1) * n);
@@ -270,8 +280,8 @@ impl Backend for CudaBackend {
         "cuda"
     }
 
-    fn config(&self) -> &ModelConfig {
-        &self.cfg
+    fn description(&self) -> &ModelDescription {
+        &self.description
     }
 
     fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
@@ -290,7 +300,7 @@ impl Backend for CudaBackend {
     }
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
-        earshot_engine::backend::check_conditioning(&self.cfg, input)?;
+        earshot_engine::backend::check_conditioning(&self.description, input)?;
         let index = match self.live.iter().position(|l| !l) {
             Some(i) => i,
             None => {
@@ -319,7 +329,7 @@ impl Backend for CudaBackend {
     }
 
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
-        earshot_engine::backend::check_knob_rows(batch)?;
+        earshot_engine::backend::check_knob_rows(&self.description, batch)?;
         for slot in &batch.slots {
             self.check_latent(slot.latents)?;
             self.check_conditioning(slot.conditioning)?;
@@ -379,7 +389,11 @@ impl Backend for CudaBackend {
 
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let i = self.check_latent(handle)?;
-        earshot_engine::backend::check_window_len(&self.cfg, "latent read-back", out.len())?;
+        earshot_engine::backend::check_window_len(
+            &self.description,
+            "latent read-back",
+            out.len(),
+        )?;
         let n = self.cfg.window_len();
         self.dev
             .stream
@@ -392,7 +406,7 @@ impl Backend for CudaBackend {
 
     fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
         let i = self.check_latent(handle)?;
-        earshot_engine::backend::check_window_len(&self.cfg, "latent write", values.len())?;
+        earshot_engine::backend::check_window_len(&self.description, "latent write", values.len())?;
         let n = self.cfg.window_len();
         self.dev
             .stream
@@ -408,7 +422,7 @@ impl Backend for CudaBackend {
     }
 
     fn step_device_time(&mut self) -> StepTiming {
-        self.timing.poll()
+        self.timing.poll(self.description.sample_rate)
     }
 }
 

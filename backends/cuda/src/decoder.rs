@@ -28,22 +28,21 @@ use crate::error::CudaError;
 use cudarc::driver::{
     CudaFunction, CudaSlice, CudaView, CudaViewMut, DriverError, LaunchConfig, PushKernelArg,
 };
-use earshot_engine::model::ModelWeights;
-use earshot_engine::model::config::LN_EPS;
-use earshot_engine::model::config::{
+use earshot_audio_model::ModelWeights;
+use earshot_audio_model::config::LN_EPS;
+use earshot_audio_model::config::{
     BINS, CHANNELS, DECODER_KERNEL, DECODER_MLP_RATIO, HOP, LATENT_CHANNELS, N_FFT, STFT_HOP,
     STFT_PER_LATENT,
 };
-use earshot_engine::model::stft::{FRAME_OFFSET, MAX_MAGNITUDE, envelope, hann_window};
-use earshot_engine::model::tensors::decoder_block;
+use earshot_audio_model::decode_plan::{DecodePlan, HALF_KERNEL as HALF};
+use earshot_audio_model::stft::{FRAME_OFFSET, MAX_MAGNITUDE, envelope, hann_window};
+use earshot_audio_model::tensors::decoder_block;
 use std::ops::Range;
 
 /// The decoder kernels' CUDA C source as stored: it compiles on its own
 /// (its constants default to the engine's); [`GpuDecoder::new`] compiles it
 /// with the engine's constants defined ahead of it.
 pub const KERNEL_SOURCE: &str = include_str!("kernels/decoder.cu");
-/// Half the convolution kernel: the context one convolution reads per side.
-const HALF: usize = DECODER_KERNEL / 2;
 /// Threads of the row-wise (layer-norm) kernels; a power of two.
 const NORM_THREADS: u32 = 128;
 /// Threads of the element-wise kernels.
@@ -205,41 +204,6 @@ fn per_row(rows: usize, width: usize) -> LaunchConfig {
     }
 }
 
-/// The frames a decode of local samples `range` needs (decoder.rs):
-/// STFT frames `j_lo..=j_hi`, the latent frames `f_lo..=f_hi` that carry
-/// them and the rows `g0..g1` of context computed around those.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Plan {
-    j_lo: i64,
-    j_hi: i64,
-    f_lo: i64,
-    f_hi: i64,
-    g0: i64,
-    g1: i64,
-}
-
-impl Plan {
-    fn new(range: &Range<i64>, t_len: i64, blocks: usize) -> Self {
-        let hop = STFT_HOP as i64;
-        let per = STFT_PER_LATENT as i64;
-        let stft_frames = t_len * per;
-        let j_lo = ((range.start - (N_FFT as i64 - FRAME_OFFSET)).div_euclid(hop) + 1).max(0);
-        let j_hi = ((range.end + FRAME_OFFSET - 1).div_euclid(hop)).min(stft_frames - 1);
-        let (f_lo, f_hi) = (j_lo / per, j_hi / per);
-        let ctx = (HALF * blocks) as i64;
-        let g0 = (f_lo - ctx).max(0);
-        let g1 = (f_hi + 1 + ctx).min(t_len);
-        Self {
-            j_lo,
-            j_hi,
-            f_lo,
-            f_hi,
-            g0,
-            g1,
-        }
-    }
-}
-
 impl GpuDecoder {
     /// Uploads the decoder's weights (`dec.*` tensors of `weights`), compiles
     /// the kernels and sizes every scratch buffer for the largest decode (a
@@ -357,8 +321,8 @@ impl GpuDecoder {
         let hidden_w = DECODER_MLP_RATIO * w;
         let t_len = self.window as i64;
         let range = local.start as i64..local.end as i64;
-        let plan = Plan::new(&range, t_len, self.blocks.len());
-        let Plan {
+        let plan = DecodePlan::new(&range, t_len, self.blocks.len());
+        let DecodePlan {
             j_lo,
             j_hi,
             f_lo,
@@ -586,22 +550,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plan_matches_the_documented_margins() {
-        // Tiny: window 32, 2 blocks. A middle range reads at most
-        // decoder_margin - 1 = 3 (1 + blocks) latent frames beyond the
-        // latent frames of its STFT frames.
-        let t = 32;
-        let p = Plan::new(&(10_240..12_288), t, 2);
-        assert_eq!((p.j_lo, p.j_hi), (18, 25));
-        assert_eq!((p.f_lo, p.f_hi), (9, 12));
-        assert_eq!((p.g0, p.g1), (3, 19));
-        let p = Plan::new(&(0..1), t, 2);
-        assert_eq!((p.j_lo, p.g0), (0, 0));
-        let p = Plan::new(&(32_767..32_768), t, 2);
-        assert_eq!((p.j_hi, p.g1), (63, 32));
-    }
-
-    #[test]
     fn interior_envelope_is_constant_and_edges_covered() {
         let w = hann_window();
         for s in 4096..4096 + 1024 {
@@ -639,11 +587,7 @@ mod tests {
     fn source_defaults_are_the_engine_constants() {
         // Each `#ifndef NAME` / `#define NAME value` default in the .cu must
         // equal what kernel_source defines for the engine.
-        let engine = kernel_source(
-            earshot_engine::model::ModelSize::Tiny
-                .config()
-                .head_outputs(),
-        );
+        let engine = kernel_source(earshot_audio_model::ModelSize::Tiny.config().head_outputs());
         let defines: Vec<(&str, &str)> = engine
             .lines()
             .take_while(|l| l.starts_with("#define "))

@@ -11,10 +11,10 @@ use cudarc::driver::{
     CudaEvent, CudaFunction, CudaGraph, CudaModule, CudaSlice, DevicePtr, LaunchConfig,
     PinnedHostSlice, PushKernelArg,
 };
+use earshot_audio_model::config::{COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, TIME_FREQ_DIM};
+use earshot_audio_model::tensors::block;
+use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::backend::StepBatch;
-use earshot_engine::model::config::{COND_TOKENS, KNOB_COUNT, LATENT_CHANNELS, TIME_FREQ_DIM};
-use earshot_engine::model::tensors::block;
-use earshot_engine::model::{ModelConfig, ModelWeights};
 use earshot_engine::sampler::SamplerKind;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -8,14 +8,14 @@
 mod common;
 
 use common::gpu_or_skip;
-use earshot_cuda::{CudaBackend};
+use earshot_audio_model::config::{CHANNELS, HOP, SAMPLE_RATE};
+use earshot_audio_model::{ModelSize, init_weights};
+use earshot_cuda::CudaBackend;
 use earshot_engine::backend::DecodeRequest;
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::control::Control;
 use earshot_engine::knobs::KnobState;
-use earshot_engine::model::config::{CHANNELS, HOP, SAMPLE_RATE};
-use earshot_engine::model::{ModelSize, init_weights};
 use earshot_engine::playback::{Arrivals, PlaybackConfig, playback};
 use earshot_engine::runner::thread::RunnerThread;
 use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
@@ -34,9 +34,9 @@ fn a_steady_tick_waits_only_at_its_boundary_and_lands_the_same_bits() {
     let mut b = CudaBackend::new(&w, 0).unwrap();
     let mut stream = Stream::new(StreamConfig::default(), &mut b).unwrap();
     let cond = b
-        .encode(&ConditioningInput::null(w.config().width))
+        .encode(&ConditioningInput::null(w.config().conditioning()))
         .unwrap();
-    let knobs = KnobState::new(8);
+    let knobs = KnobState::new(earshot_audio_model::knobs::knobs(), 8);
     let margin = w.config().decoder_margin().start_sample(HOP);
     let arrivals = Arc::new(Arrivals::default());
     let frames = 2048usize;
@@ -130,7 +130,7 @@ fn the_runner_on_the_gpu_plays_its_landed_patches_without_underruns() {
     let backend = CudaBackend::new(&w, 0).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(RealClock::new(SAMPLE_RATE));
     let (writer, mut output, stats) = playback(PlaybackConfig::default(), CHANNELS).unwrap();
-    let control = Control::new(8, Arc::clone(&clock));
+    let control = Control::new(earshot_audio_model::knobs::knobs(), 8, Arc::clone(&clock));
     let mut config = RunnerConfig::default();
     config.lead.floor = SampleFrames(7_200);
     let runner = Runner::new(
@@ -141,7 +141,7 @@ fn the_runner_on_the_gpu_plays_its_landed_patches_without_underruns() {
             control: control.clone(),
             clock,
             trace: Box::new(NullTrace),
-            conditioning: ConditioningInput::null(w.config().width),
+            conditioning: ConditioningInput::null(w.config().conditioning()),
         },
     )
     .unwrap();

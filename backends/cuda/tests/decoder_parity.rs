@@ -7,11 +7,11 @@
 mod common;
 
 use common::gpu_or_skip;
+use earshot_audio_model::config::{CHANNELS, HOP};
+use earshot_audio_model::{ModelSize, init_weights};
 use earshot_cpu::CpuBackend;
-use earshot_cuda::decoder::GpuDecoder;
 use earshot_cuda::Device;
-use earshot_engine::model::config::{CHANNELS, HOP};
-use earshot_engine::model::{ModelSize, init_weights};
+use earshot_cuda::decoder::GpuDecoder;
 use earshot_engine::{Backend, DecodeRequest, LatentFrames, SampleFrames};
 use std::ops::Range;
 

@@ -11,14 +11,15 @@
 mod common;
 
 use common::gpu_or_skip;
+use earshot_audio_model::config::{CHANNELS, COND_TOKENS, HOP, KNOB_COUNT};
+use earshot_audio_model::{ModelSize, ModelWeights, init_weights};
 use earshot_cpu::CpuBackend;
 use earshot_cuda::{CudaBackend, Precision};
 use earshot_engine::backend::DecodeRequest;
 use earshot_engine::backend::{SlotStep, StepBatch, StepTiming};
 use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::description::ConditioningShape;
 use earshot_engine::knobs::KnobState;
-use earshot_engine::model::config::{CHANNELS, COND_TOKENS, HOP, KNOB_COUNT};
-use earshot_engine::model::{ModelSize, ModelWeights, init_weights};
 use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
 use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
@@ -40,15 +41,15 @@ fn errors(a: &[f32], b: &[f32]) -> (f64, f64) {
     ((num / den.max(1e-30)).sqrt(), max)
 }
 
-fn conditioning(width: usize) -> ConditioningInput {
-    let mut c = ConditioningInput::null(width);
+fn conditioning(shape: ConditioningShape) -> ConditioningInput {
+    let mut c = ConditioningInput::null(shape);
     for (i, v) in c.tokens.iter_mut().enumerate() {
         *v = ((i as f32) * 0.013).sin() * 0.5;
     }
     for (i, v) in c.pooled.iter_mut().enumerate() {
         *v = ((i as f32) * 0.07).cos() * 0.3;
     }
-    assert_eq!(c.tokens.len(), COND_TOKENS * width);
+    assert_eq!(c.tokens.len(), COND_TOKENS * shape.width);
     c
 }
 
@@ -62,10 +63,12 @@ fn one_step_at(
     sampler: SamplerKind,
     slot_steps: &[u32],
 ) -> Vec<Vec<f32>> {
-    let cfg = *backend.config();
-    let n = cfg.window_len();
+    let description = backend.description().clone();
+    let n = description.window_len();
     backend.reserve(8).unwrap();
-    let cond = backend.encode(&conditioning(cfg.width)).unwrap();
+    let cond = backend
+        .encode(&conditioning(description.conditioning))
+        .unwrap();
     let steps = 8;
     let mut batch = StepBatch::with_capacity(slot_steps.len(), KNOB_COUNT);
     batch.sampler = sampler;
@@ -251,15 +254,16 @@ fn bf16_attention_on_base_matches_the_cpu() {
 
 /// Runs `ticks` ticks of a stream and returns every produce's latents.
 fn run_stream(backend: &mut dyn Backend, sampler: SamplerKind, ticks: u64) -> Vec<Vec<f32>> {
-    let cfg = *backend.config();
+    let shape = backend.description().conditioning;
+    let window_len = backend.description().window_len();
     let config = StreamConfig {
         sampler,
         seed: 3,
         ..StreamConfig::default()
     };
     let mut stream = Stream::new(config, backend).unwrap();
-    let cond = backend.encode(&conditioning(cfg.width)).unwrap();
-    let mut knobs = KnobState::new(8);
+    let cond = backend.encode(&conditioning(shape)).unwrap();
+    let mut knobs = KnobState::new(earshot_audio_model::knobs::knobs(), 8);
     let mut out = Vec::new();
     for tick in 0..ticks {
         if tick == 9 {
@@ -273,7 +277,7 @@ fn run_stream(backend: &mut dyn Backend, sampler: SamplerKind, ticks: u64) -> Ve
         };
         stream.tick(backend, &inputs).unwrap();
         if let Some(p) = stream.take_produce() {
-            let mut x = vec![0.0; cfg.window_len()];
+            let mut x = vec![0.0; window_len];
             backend.read_latents(p.latents, &mut x).unwrap();
             out.push(x);
             stream.release(p.latents).unwrap();
@@ -316,9 +320,9 @@ fn a_steady_tick_makes_one_copy_one_read_and_no_allocation() {
     let mut b = CudaBackend::new(&w, 0).unwrap();
     let mut stream = Stream::new(StreamConfig::default(), &mut b).unwrap();
     let cond = b
-        .encode(&ConditioningInput::null(w.config().width))
+        .encode(&ConditioningInput::null(w.config().conditioning()))
         .unwrap();
-    let knobs = KnobState::new(8);
+    let knobs = KnobState::new(earshot_audio_model::knobs::knobs(), 8);
     let margin = w.config().decoder_margin().start_sample(HOP);
     let mut out = vec![0.0f32; 1024 * CHANNELS];
     let mut tick = |b: &mut CudaBackend, stream: &mut Stream, t: u64| {

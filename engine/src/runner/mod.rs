@@ -17,10 +17,10 @@ use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest, S
 use crate::clock::Clock;
 use crate::conditioning::ConditioningInput;
 use crate::control::{Control, ControlState};
+use crate::description::{DescriptionError, KnobMarks, ModelDescription};
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
-use crate::model::config::{CHANNELS, HOP, KNOB_COUNT};
 use crate::playback::{Arrivals, BandError, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
@@ -117,6 +117,9 @@ pub enum RunnerError {
     /// The lead parameters are invalid.
     #[error(transparent)]
     Lead(#[from] LeadConfigError),
+    /// The backend's model description cannot be run.
+    #[error(transparent)]
+    Model(#[from] DescriptionError),
 }
 
 /// Lets the output side catch up with the clock before a patch is sent.
@@ -210,7 +213,7 @@ pub struct Runner {
     /// The newest epochs any delivered produce carried.
     delivered: Epochs,
     /// Per knob, the newest change any delivered produce was shaped by.
-    delivered_shaped: [u64; KNOB_COUNT],
+    delivered_shaped: KnobMarks,
     /// Average step cost by batch size (index = slots), in 1/256 sample
     /// frame on the runner's clock; 0 until seen.
     step_costs: Vec<u64>,
@@ -270,7 +273,16 @@ impl Runner {
         let writer_stats = writer.stats();
         writer.arrivals().set_clock(Arc::clone(&clock));
         let conditioning = backend.encode(&conditioning)?;
-        let snapshot = ControlState::new(config.stream.steps as usize);
+        let model = backend.description();
+        model.validate()?;
+        let snapshot_knobs = model.knob_count();
+        let snapshot = ControlState::new(control.knobs().clone(), config.stream.steps as usize);
+        if control.knobs().len() != snapshot_knobs {
+            return Err(RunnerError::Stream(StreamError::KnobCount {
+                expected: snapshot_knobs,
+                found: control.knobs().len(),
+            }));
+        }
         Ok(Self {
             lead: LeadController::new(config.lead)?,
             config,
@@ -296,7 +308,7 @@ impl Runner {
             acked_heard: Epochs::default(),
             near_rest_epochs: Epochs::default(),
             delivered: Epochs::default(),
-            delivered_shaped: [0; KNOB_COUNT],
+            delivered_shaped: KnobMarks::zeros(snapshot_knobs),
             step_costs: vec![0; config.stream.steps as usize + 2],
             stats: writer_stats,
             counters: RunnerCounters::default(),
@@ -314,6 +326,11 @@ impl Runner {
     /// The lead controller's state.
     pub fn lead(&self) -> &LeadController {
         &self.lead
+    }
+
+    /// What the runner was told about the model.
+    pub fn model(&self) -> &ModelDescription {
+        self.backend.description()
     }
 
     /// The backend, for its counters.
@@ -453,7 +470,7 @@ impl Runner {
             (None, _) => playhead + ahead,
         };
         let anchor = admission_anchor(
-            self.backend.config(),
+            self.model(),
             at_completion,
             0,
             self.interval(),
@@ -462,7 +479,7 @@ impl Runner {
             // completion (ticks lengthen while near repatches render) or a
             // stale playhead read. Where the window cannot hold both, the
             // frontier's coverage wins over the near repatch's reach.
-            self.lead.lead() + self.chunk() + self.chunk() + SampleFrames(3 * HOP.0),
+            self.lead.lead() + self.chunk() + self.chunk() + SampleFrames(3 * self.model().hop.0),
         );
         let mut report = TickReport::default();
         // While a committed change has not reached any delivered produce,
@@ -472,7 +489,7 @@ impl Runner {
         // News for the finishing slot: a change to its last step's knob
         // values, or a new conditioning, that no delivered produce carries.
         let last = self.config.stream.steps as usize - 1;
-        let news = (0..KNOB_COUNT)
+        let news = (0..self.delivered_shaped.as_slice().len())
             .any(|k| self.snapshot.knobs.changed_at(k, last) > self.delivered_shaped[k])
             || epochs.conditioning > self.delivered.conditioning;
         let mut early = false;
@@ -666,9 +683,7 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         let now = self.clock.now();
         self.delivered = self.delivered.max(produce.epochs);
-        for (d, &s) in self.delivered_shaped.iter_mut().zip(&produce.shaped) {
-            *d = (*d).max(s);
-        }
+        self.delivered_shaped.merge(&produce.shaped);
         // Plan with the playhead as it is now, not as of the last patch.
         output.sync(now);
         // Intervals are taken between the starts of the ticks that completed
@@ -682,7 +697,7 @@ impl Runner {
         self.ack(produce.epochs, AckStage::FirstProduce, now);
         report.delivered = true;
         self.trace.emit(&TraceEvent::produced(&produce, now));
-        let span = WindowSpan::new(self.backend.config(), produce.anchor);
+        let span = WindowSpan::new(self.model(), produce.anchor);
         let active = self
             .snapshot
             .last_activity
@@ -842,7 +857,7 @@ impl Runner {
         if self.written_until >= wanted_end {
             return Ok(());
         }
-        let span = WindowSpan::new(self.backend.config(), produce.anchor);
+        let span = WindowSpan::new(self.model(), produce.anchor);
         let start = self
             .written_until
             .saturating_sub(self.config.overlap)
@@ -875,9 +890,10 @@ impl Runner {
             self.counters.skipped += 1;
             return Ok(());
         };
+        let channels = self.model().channels;
         let frames = (range.end - range.start)
             .as_usize()
-            .min(buffer.capacity() / CHANNELS);
+            .min(buffer.capacity() / channels);
         let range = range.start..range.start + SampleFrames(frames as u64);
         let request = DecodeRequest {
             latents: produce.latents,
@@ -893,7 +909,7 @@ impl Runner {
             return Ok(());
         }
         let before = self.clock.now();
-        let out = &mut buffer.as_mut_slice()[..frames * CHANNELS];
+        let out = &mut buffer.as_mut_slice()[..frames * channels];
         // SAFETY: `out` is this patch's buffer; it travels inside the patch
         // to the output, which reads it only once the ticket has arrived
         // (and whose drop waits for it), and nothing else touches it.

@@ -2,9 +2,8 @@
 //! the playhead, the lead and the model's geometry, so they are tested on
 //! their own.
 
+use crate::description::ModelDescription;
 use crate::frames::{LatentFrames, SampleFrames};
-use crate::model::ModelConfig;
-use crate::model::config::HOP;
 use std::ops::Range;
 
 /// The sample frames of a window anchored at `anchor`: all of it, and the
@@ -18,15 +17,15 @@ pub struct WindowSpan {
 }
 
 impl WindowSpan {
-    /// The span of a window of `config` starting at latent frame `anchor`.
-    pub fn new(config: &ModelConfig, anchor: LatentFrames) -> Self {
-        let margin = config.decoder_margin();
-        let start = anchor.start_sample(HOP);
-        let end = (anchor + config.window).start_sample(HOP);
+    /// The span of a window of `model` starting at latent frame `anchor`.
+    pub fn new(model: &ModelDescription, anchor: LatentFrames) -> Self {
+        let (margin, hop) = (model.decoder_margin, model.hop);
+        let start = anchor.start_sample(hop);
+        let end = (anchor + model.window).start_sample(hop);
         Self {
             full: start..end,
-            exact: (anchor + margin).start_sample(HOP)
-                ..(anchor + config.window - margin).start_sample(HOP),
+            exact: (anchor + margin).start_sample(hop)
+                ..(anchor + model.window - margin).start_sample(hop),
         }
     }
 }
@@ -36,7 +35,7 @@ impl WindowSpan {
 /// position then and must reach past the frontier's end; when it cannot do
 /// both, the frontier wins.
 pub fn admission_anchor(
-    config: &ModelConfig,
+    model: &ModelDescription,
     playhead: SampleFrames,
     steps: u32,
     interval: SampleFrames,
@@ -44,11 +43,11 @@ pub fn admission_anchor(
     frontier_end_lead: SampleFrames,
 ) -> LatentFrames {
     let at_completion = playhead + SampleFrames(interval.0 * u64::from(steps));
-    let margin = config.decoder_margin();
-    let near = LatentFrames::containing(at_completion + near_lead, HOP).saturating_sub(margin);
+    let (margin, hop) = (model.decoder_margin, model.hop);
+    let near = LatentFrames::containing(at_completion + near_lead, hop).saturating_sub(margin);
     let frontier_end = at_completion + frontier_end_lead;
-    let last_frame = LatentFrames(frontier_end.0.div_ceil(HOP.0));
-    let latest_start = (last_frame + margin).saturating_sub(config.window);
+    let last_frame = LatentFrames(frontier_end.0.div_ceil(hop.0));
+    let latest_start = (last_frame + margin).saturating_sub(model.window);
     near.max(latest_start)
 }
 
@@ -94,11 +93,11 @@ pub fn band_range(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelSize;
+    use crate::sim::signal::stereo;
 
     #[test]
     fn the_exact_span_is_a_margin_inside() {
-        let c = ModelSize::Tiny.config();
+        let c = stereo();
         let span = WindowSpan::new(&c, LatentFrames(5));
         assert_eq!(span.full, SampleFrames(5 * 1024)..SampleFrames(37 * 1024));
         assert_eq!(span.exact, SampleFrames(15 * 1024)..SampleFrames(27 * 1024));
@@ -106,7 +105,7 @@ mod tests {
 
     #[test]
     fn the_anchor_covers_near_and_frontier_when_it_can() {
-        let c = ModelSize::Tiny.config();
+        let c = stereo();
         // 8 ticks of 10 ms; near lead 36 ms, frontier end 0.25 s + 10 ms.
         let playhead = SampleFrames(480_000);
         let anchor = admission_anchor(
@@ -131,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_frontier_wins_when_the_window_is_short() {
-        let c = ModelSize::Tiny.config();
+        let c = stereo();
         let playhead = SampleFrames(480_000);
         let anchor = admission_anchor(
             &c,

@@ -16,8 +16,8 @@ macro_rules! pass_through_backend {
         fn name(&self) -> &str {
             self.inner.name()
         }
-        fn config(&self) -> &$crate::model::ModelConfig {
-            self.inner.config()
+        fn description(&self) -> &$crate::description::ModelDescription {
+            self.inner.description()
         }
         fn reserve(&mut self, max_slots: usize) -> Result<(), $crate::backend::BackendError> {
             self.inner.reserve(max_slots)

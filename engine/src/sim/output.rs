@@ -10,7 +10,6 @@
 //! adds a constant this model leaves out.
 
 use crate::frames::SampleFrames;
-use crate::model::config::CHANNELS;
 use crate::playback::{FrameMark, PlaybackOutput};
 use crate::runner::OutputSync;
 
@@ -50,10 +49,11 @@ impl std::fmt::Debug for VirtualOutput {
 impl VirtualOutput {
     /// A card of `block` frames per callback; `record` keeps the audio.
     pub fn new(output: PlaybackOutput, block: usize, record: bool) -> Self {
+        let channels = output.channels();
         Self {
             output,
             block,
-            buffer: vec![0.0; block * CHANNELS],
+            buffer: vec![0.0; block * channels],
             marks: Vec::new(),
             played: SampleFrames::ZERO,
             recording: record.then(Vec::new),

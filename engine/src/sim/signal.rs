@@ -1,21 +1,70 @@
 //! A stand-in model whose sound says which knob value made it: every slot's
 //! window ends up holding the value of knob 0 (normalized) it saw at its
-//! last step, and decode plays a 375 Hz sine (a whole number of cycles per
-//! 1024-frame hop) whose amplitude is `0.25 · (1 + value)` at the latent
-//! frame being played. Cheap enough for thousands of virtual-clock ticks.
+//! last step, and decode plays a sine of period 128 sample frames (375 Hz
+//! at 48 kHz) on every channel whose amplitude is `0.25 · (1 + value)` at
+//! the latent frame being played. It runs any geometry a
+//! [`ModelDescription`] gives it — two are provided, [`stereo`] and
+//! [`mono`] — and is cheap enough for thousands of virtual-clock ticks.
 
 use crate::backend::{
     Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
     StepBatch,
 };
 use crate::conditioning::ConditioningInput;
-use crate::model::config::{CHANNELS, HOP, KNOB_COUNT, LATENT_CHANNELS};
-use crate::model::{ModelConfig, ModelSize};
+use crate::description::{ConditioningShape, KnobSpec, ModelDescription};
+use crate::frames::{LatentFrames, SampleFrames};
+
+/// A stereo 48 kHz geometry: hop 1024, 64 latent channels, a window of 32
+/// latent frames with a margin of 10, four knobs (`brightness`, `noise`,
+/// `density`, `warmth`; only the first is voiced), eight conditioning
+/// tokens of width 128.
+pub fn stereo() -> ModelDescription {
+    ModelDescription {
+        name: "signal-stereo".into(),
+        sample_rate: 48_000,
+        channels: 2,
+        hop: SampleFrames(1024),
+        latent_channels: 64,
+        window: LatentFrames(32),
+        decoder_margin: LatentFrames(10),
+        knobs: ["brightness", "noise", "density", "warmth"]
+            .map(|name| KnobSpec::unit(name, if name == "noise" { 0.3 } else { 0.5 }, ""))
+            .into(),
+        conditioning: ConditioningShape {
+            tokens: 8,
+            width: 128,
+        },
+    }
+}
+
+/// Another geometry altogether: mono 24 kHz, hop 512, 8 latent channels, a
+/// window of 48 latent frames with a margin of 4, two knobs (`level`,
+/// voiced, and `pitch`), two conditioning tokens of width 32.
+pub fn mono() -> ModelDescription {
+    ModelDescription {
+        name: "signal-mono".into(),
+        sample_rate: 24_000,
+        channels: 1,
+        hop: SampleFrames(512),
+        latent_channels: 8,
+        window: LatentFrames(48),
+        decoder_margin: LatentFrames(4),
+        knobs: vec![
+            KnobSpec::unit("level", 0.5, "loudness of the tone"),
+            KnobSpec::unit("pitch", 0.5, "unvoiced by the signal model"),
+        ]
+        .into(),
+        conditioning: ConditioningShape {
+            tokens: 2,
+            width: 32,
+        },
+    }
+}
 
 /// The signal model.
 #[derive(Debug)]
 pub struct SignalBackend {
-    config: ModelConfig,
+    description: ModelDescription,
     latents: Vec<Vec<f32>>,
     conditionings: u32,
     counters: BackendCounters,
@@ -23,15 +72,16 @@ pub struct SignalBackend {
 
 impl Default for SignalBackend {
     fn default() -> Self {
-        Self::new(ModelSize::Tiny.config())
+        Self::new(stereo())
     }
 }
 
 impl SignalBackend {
-    /// A signal model with the geometry of `config`.
-    pub fn new(config: ModelConfig) -> Self {
+    /// A signal model with the geometry of `description` (validated by
+    /// whoever starts an engine with it).
+    pub fn new(description: ModelDescription) -> Self {
         Self {
-            config,
+            description,
             latents: Vec::new(),
             conditionings: 0,
             counters: BackendCounters::default(),
@@ -57,14 +107,14 @@ impl Backend for SignalBackend {
     fn name(&self) -> &str {
         "signal"
     }
-    fn config(&self) -> &ModelConfig {
-        &self.config
+    fn description(&self) -> &ModelDescription {
+        &self.description
     }
     fn reserve(&mut self, _max_slots: usize) -> Result<(), BackendError> {
         Ok(())
     }
     fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.latents.push(vec![0.0; self.config.window_len()]);
+        self.latents.push(vec![0.0; self.description.window_len()]);
         self.counters.device_allocs += 1;
         Ok(LatentHandle::from_index(self.latents.len() as u32 - 1))
     }
@@ -78,28 +128,26 @@ impl Backend for SignalBackend {
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         for (i, slot) in batch.slots.iter().enumerate() {
             self.window(slot.latents)?;
-            let value = batch.knob_rows[i * KNOB_COUNT];
+            let knobs = self.description.knob_count();
+            let value = if knobs == 0 {
+                0.0
+            } else {
+                batch.knob_rows[i * knobs]
+            };
             self.latents[slot.latents.index() as usize].fill(value);
         }
         self.counters.forwards += 1;
         Ok(())
     }
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        crate::backend::check_decode(&self.description, request, out.len())?;
+        let d = &self.description;
         let window = self.window(request.latents)?;
-        let start = request.anchor.start_sample(HOP).0;
-        let end = start + self.config.window.0 * HOP.0;
-        if request.range.start.0 < start || request.range.end.0 > end {
-            return Err(BackendError::RangeOutsideWindow {
-                start: request.range.start.0,
-                end: request.range.end.0,
-                window_start: start,
-                window_end: end,
-            });
-        }
-        for (i, frame) in out.chunks_exact_mut(CHANNELS).enumerate() {
+        let start = request.anchor.start_sample(d.hop).0;
+        for (i, frame) in out.chunks_exact_mut(d.channels).enumerate() {
             let pos = request.range.start.0 + i as u64;
-            let latent = ((pos - start) / HOP.0) as usize;
-            let amp = Self::amplitude(window[latent * LATENT_CHANNELS]);
+            let latent = ((pos - start) / d.hop.0) as usize;
+            let amp = Self::amplitude(window[latent * d.latent_channels]);
             let phase = std::f32::consts::TAU * (pos % 128) as f32 / 128.0;
             frame.fill(amp * phase.sin());
         }

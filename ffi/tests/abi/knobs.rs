@@ -1,8 +1,8 @@
 //! The knob list a host reads: names, ranges, indices.
 
 use crate::common::last_error;
+use earshot_audio_model::knobs::KNOBS;
 use earshot_c::*;
-use earshot_engine::model::knobs::KNOBS;
 use std::ffi::CStr;
 
 #[test]

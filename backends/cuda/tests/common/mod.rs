@@ -32,8 +32,8 @@ pub fn expect_gpu() -> bool {
 pub fn probe() -> Result<(), String> {
     static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
     PROBE
-        .get_or_init(|| {
-            match std::panic::catch_unwind(AssertUnwindSafe(|| Device::new(0))) {
+        .get_or_init(
+            || match std::panic::catch_unwind(AssertUnwindSafe(|| Device::new(0))) {
                 Ok(Ok(_device)) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(panic) => Err(panic
@@ -41,8 +41,8 @@ pub fn probe() -> Result<(), String> {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                     .unwrap_or_else(|| "the CUDA bindings panicked".into())),
-            }
-        })
+            },
+        )
         .clone()
 }
 

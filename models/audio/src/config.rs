@@ -1,7 +1,8 @@
 //! The reference model family's geometry: fixed audio constants and the
 //! per-size transformer and decoder dimensions.
 
-use crate::frames::{LatentFrames, SampleFrames};
+use earshot_engine::description::{ConditioningShape, ModelDescription};
+use earshot_engine::frames::{LatentFrames, SampleFrames};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -14,7 +15,7 @@ pub const CHANNELS: usize = 2;
 pub const HOP: SampleFrames = SampleFrames(1024);
 /// Channels of one latent frame.
 pub const LATENT_CHANNELS: usize = 64;
-/// Knob inputs of the generator (see [`crate::model::knobs`]).
+/// Knob inputs of the generator (see [`crate::knobs`]).
 pub const KNOB_COUNT: usize = 4;
 /// Conditioning tokens per prompt.
 pub const COND_TOKENS: usize = 8;
@@ -62,6 +63,12 @@ pub enum ModelSize {
 impl ModelSize {
     /// All sizes, smallest first.
     pub const ALL: [ModelSize; 3] = [ModelSize::Tiny, ModelSize::Small, ModelSize::Base];
+
+    /// The name the engine knows this size's model by
+    /// (`reference-audio-<size>`).
+    pub fn model_name(self) -> String {
+        format!("reference-audio-{}", self.name())
+    }
 
     /// The size's name as used on the command line and in weights files.
     pub fn name(self) -> &'static str {
@@ -151,6 +158,32 @@ impl ModelConfig {
         self.window.0 as usize * LATENT_CHANNELS
     }
 
+    /// What the engine is told about this model: 48 kHz stereo, hop 1024,
+    /// 64 latent channels, this size's window and margin, the four knobs,
+    /// [`COND_TOKENS`] conditioning tokens of the transformer's width.
+    pub fn description(&self) -> ModelDescription {
+        ModelDescription {
+            name: self.size.model_name(),
+            sample_rate: SAMPLE_RATE,
+            channels: CHANNELS,
+            hop: HOP,
+            latent_channels: LATENT_CHANNELS,
+            window: self.window,
+            decoder_margin: self.decoder_margin(),
+            knobs: crate::knobs::knobs(),
+            conditioning: self.conditioning(),
+        }
+    }
+
+    /// The conditioning the generator reads: [`COND_TOKENS`] tokens of the
+    /// transformer's width.
+    pub fn conditioning(&self) -> ConditioningShape {
+        ConditioningShape {
+            tokens: COND_TOKENS,
+            width: self.width,
+        }
+    }
+
     /// Outputs of the decoder head per latent frame: STFT frames × channels
     /// × (log-magnitude, phase) × bins.
     pub fn head_outputs(&self) -> usize {
@@ -170,6 +203,16 @@ mod tests {
             assert_eq!(c.width % c.heads, 0);
         }
         assert!("huge".parse::<ModelSize>().is_err());
+    }
+
+    #[test]
+    fn every_size_describes_a_model_the_engine_accepts() {
+        for size in ModelSize::ALL {
+            let d = size.config().description();
+            assert_eq!(d.validate(), Ok(()));
+            assert_eq!(d.window_len(), size.config().window_len());
+            assert_eq!(d.knob_count(), KNOB_COUNT);
+        }
     }
 
     #[test]

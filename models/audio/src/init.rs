@@ -21,7 +21,7 @@ use super::config::{
 };
 use super::tensors::{TensorSpec, manifest};
 use super::weights::ModelWeights;
-use crate::rng::NoiseKey;
+use earshot_engine::rng::NoiseKey;
 
 /// Noise stream step reserved for weight init, apart from sampler noise.
 const INIT_STEP: u32 = u32::MAX;

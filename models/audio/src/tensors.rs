@@ -109,7 +109,7 @@ pub fn parameter_count(c: &ModelConfig) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::config::ModelSize;
+    use crate::config::ModelSize;
     use std::collections::HashSet;
 
     #[test]
