@@ -50,6 +50,20 @@ pub struct Budget {
     pub callback: u64,
 }
 
+impl Budget {
+    /// The parts in the order a change passes them.
+    pub fn parts(&self) -> [u64; 6] {
+        [
+            self.encode,
+            self.tick_boundary,
+            self.in_flight,
+            self.render,
+            self.to_playhead,
+            self.callback,
+        ]
+    }
+}
+
 /// The metrics of one change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeMetrics {

@@ -706,17 +706,6 @@ const BUDGET_PARTS: [&str; 6] = [
     "callback",
 ];
 
-fn budget_parts(b: &Budget) -> [u64; 6] {
-    [
-        b.encode,
-        b.tick_boundary,
-        b.in_flight,
-        b.render,
-        b.to_playhead,
-        b.callback,
-    ]
-}
-
 /// A stacked horizontal bar per row (a scenario or a change): where the
 /// time to first heard went, part by part, in ms.
 pub fn budget_png(
@@ -733,7 +722,7 @@ fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget, u32)]) -> 
     let (main, side) = root.split_horizontally(1010);
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let n = rows.len() as i32;
-    let total = |b: &Budget| budget_parts(b).iter().sum::<u64>();
+    let total = |b: &Budget| b.parts().iter().sum::<u64>();
     let largest = rows
         .iter()
         .map(|r| frames_to_ms(total(&r.1), r.2))
@@ -750,7 +739,7 @@ fn draw_budget(root: &Area<'_>, title: &str, rows: &[(String, Budget, u32)]) -> 
         let ms = |frames| frames_to_ms(frames, *rate);
         let y = n - 1 - i as i32;
         let mut start = 0u64;
-        for (k, part) in budget_parts(budget).into_iter().enumerate() {
+        for (k, part) in budget.parts().into_iter().enumerate() {
             if part == 0 {
                 continue;
             }

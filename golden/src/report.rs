@@ -67,16 +67,8 @@ impl Ms {
     }
 
     fn budget(self, b: &Budget) -> String {
-        let total =
-            b.encode + b.tick_boundary + b.in_flight + b.render + b.to_playhead + b.callback;
-        let parts = [
-            b.encode,
-            b.tick_boundary,
-            b.in_flight,
-            b.render,
-            b.to_playhead,
-            b.callback,
-        ];
+        let parts = b.parts();
+        let total = parts.iter().sum();
         let cells: Vec<String> = parts.iter().map(|&f| self.ms(f)).collect();
         format!("{} | **{}**", cells.join(" | "), self.ms(total))
     }

@@ -7,27 +7,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Why a render configuration file was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The TOML is malformed or a field is wrong; the message names the
-    /// line, column and field.
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file ("<string>" for text).
-        path: String,
-        /// The parser's message, with line and field.
-        message: String,
-    },
-}
+/// Why a render configuration file was refused: the same two causes as
+/// any of the project's TOML files (unreadable, or malformed with its line
+/// and field named).
+pub type RenderConfigError = earshot::golden::ConfigError;
 
 /// Which model to run.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
