@@ -10,10 +10,11 @@ use earshot::audio_model::config::{CHANNELS, HOP, SAMPLE_RATE};
 use earshot::cpu::CpuBackend;
 use earshot::cpu::gemm::PackedMatrix;
 use earshot::engine::backend::DecodeRequest;
+use earshot::engine::backend::prelude::*;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::knobs::KnobState;
 use earshot::engine::stream::{Stream, StreamConfig, TickInputs};
-use earshot::engine::{Backend, Epochs, LatentFrames, SampleFrames};
+use earshot::engine::{Epochs, LatentFrames, SampleFrames};
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -33,10 +33,11 @@ use earshot::audio_model::ModelWeights;
 use earshot::audio_model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot::cpu::CpuBackend;
 use earshot::engine::backend::SlotStep;
+use earshot::engine::backend::prelude::*;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::rng::NoiseKey;
 use earshot::engine::sampler::{SamplerKind, timestep};
-use earshot::engine::{Backend, DecodeRequest, LatentFrames, SampleFrames, StepBatch};
+use earshot::engine::{DecodeRequest, LatentFrames, SampleFrames, StepBatch};
 use serde_json::json;
 use std::path::PathBuf;
 

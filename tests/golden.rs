@@ -26,15 +26,15 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
 }
 
-fn signal(size: ModelSize) -> Result<Box<dyn Backend>, String> {
+use earshot::engine::BackendError;
+
+fn signal(size: ModelSize) -> Result<Box<dyn Backend>, BackendError> {
     Ok(Box::new(SignalBackend::new(size.config().description())))
 }
 
-fn cpu(size: ModelSize) -> Result<Box<dyn Backend>, String> {
+fn cpu(size: ModelSize) -> Result<Box<dyn Backend>, BackendError> {
     assert_eq!(size, ModelSize::Tiny, "only tiny runs on the CPU here");
-    Ok(Box::new(
-        CpuBackend::new(common::tiny_weights()).map_err(|e| e.to_string())?,
-    ))
+    Ok(Box::new(CpuBackend::new(common::tiny_weights())?))
 }
 
 fn hash(size: ModelSize) -> Box<dyn PromptEncoder> {

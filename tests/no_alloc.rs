@@ -6,9 +6,10 @@ mod common;
 
 use common::Rig;
 use earshot::audio_model::config::{CHANNELS, HOP};
+use earshot::engine::SampleFrames;
 use earshot::engine::backend::DecodeRequest;
+use earshot::engine::backend::prelude::*;
 use earshot::engine::sampler::SamplerKind;
-use earshot::engine::{Backend, SampleFrames};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

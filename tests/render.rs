@@ -4,13 +4,14 @@
 mod common;
 
 use earshot::cpu::CpuBackend;
+use earshot::engine::backend::prelude::*;
 use earshot::engine::clock::VirtualClock;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::knobs::KnobState;
 use earshot::engine::offline::{OfflineConfig, RenderInputs, RenderOutput, render_offline};
 use earshot::engine::stream::StreamConfig;
 use earshot::engine::trace::{MemoryTrace, TraceEvent};
-use earshot::engine::{Backend, LatentFrames, SampleFrames};
+use earshot::engine::{LatentFrames, SampleFrames};
 
 fn render(knobs: &[(&str, f32)], seconds: u64) -> (Vec<f32>, MemoryTrace) {
     let mut backend = CpuBackend::new(common::tiny_weights()).unwrap();

@@ -157,11 +157,14 @@ fn a_mono_24k_model_plays_and_its_knob_change_is_heard() {
 
 #[test]
 fn the_golden_harness_measures_the_mono_model_in_its_own_frames() {
+    use earshot::engine::BackendError;
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
     let scenario = Scenario::load(&golden.join("scenarios/mono_knob_step.toml")).unwrap();
     let profile = CostProfile::load(&golden.join("profiles"), &scenario.profile).unwrap();
-    let no_reference = |_| -> Result<Box<dyn earshot::engine::Backend>, String> {
-        Err("the mono scenario brings its own content".into())
+    let no_reference = |_| -> Result<Box<dyn earshot::engine::Backend>, BackendError> {
+        Err(BackendError::InvalidRequest {
+            detail: "the mono scenario brings its own content".into(),
+        })
     };
     let hash = |_| -> Box<dyn earshot::engine::conditioning::PromptEncoder> {
         unreachable!("the mono scenario brings its own encoder")

@@ -7,8 +7,9 @@ mod common;
 use common::Rig;
 use earshot::audio_model::config::{CHANNELS, HOP};
 use earshot::engine::backend::DecodeRequest;
+use earshot::engine::backend::prelude::*;
 use earshot::engine::sampler::SamplerKind;
-use earshot::engine::{Backend, LatentFrames, SampleFrames};
+use earshot::engine::{LatentFrames, SampleFrames};
 
 #[test]
 fn windowed_ranges_equal_the_full_decode() {

@@ -4,7 +4,7 @@
 use earshot_audio_model::ModelWeights;
 use earshot_audio_model::config::{COND_TOKENS, TEXT_EMBEDDING};
 use earshot_cpu::gemm::PackedMatrix;
-use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
+use earshot_engine::conditioning::{ConditioningInput, EncoderError, PromptEncoder};
 use earshot_text::{TextEncoder, TextEncoderError};
 use std::path::Path;
 
@@ -55,8 +55,8 @@ impl TextPrompt {
 }
 
 impl PromptEncoder for TextPrompt {
-    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String> {
-        let embedding = self.encoder.embed(prompt).map_err(|e| e.to_string())?;
+    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, EncoderError> {
+        let embedding = self.encoder.embed(prompt).map_err(encoder_error)?;
         let project = |(w, b): &(PackedMatrix, Vec<f32>)| {
             let mut out = vec![0.0; b.len()];
             w.linear(&embedding, 1, b, &mut out);
@@ -66,5 +66,16 @@ impl PromptEncoder for TextPrompt {
             tokens: project(&self.tokens),
             pooled: project(&self.pooled),
         })
+    }
+}
+
+/// The text encoder's error as what the control side can act on: a
+/// tokenization refuses this prompt; anything else breaks the encoder.
+fn encoder_error(e: TextEncoderError) -> EncoderError {
+    match e {
+        TextEncoderError::Tokenizer(detail) => EncoderError::Prompt { detail },
+        other => EncoderError::Failed {
+            detail: other.to_string(),
+        },
     }
 }

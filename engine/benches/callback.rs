@@ -24,7 +24,7 @@ fn callback(c: &mut Criterion) {
             len: SampleFrames(PATCH),
             epochs: Epochs::default(),
             source: 0,
-            buffer,
+            landing: earshot_engine::playback::Landing::ready(buffer),
         };
         assert!(writer.send(patch).is_ok());
     };

@@ -25,11 +25,36 @@ impl ConditioningInput {
     }
 }
 
+/// Why a prompt encoder made no conditioning for a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncoderError {
+    /// This prompt was refused (empty, too long, not tokenizable): another
+    /// prompt may still encode.
+    #[error("the prompt was refused: {detail}")]
+    Prompt {
+        /// Why.
+        detail: String,
+    },
+    /// The encoder's model failed (weights, inference): every prompt fails
+    /// until the encoder is replaced.
+    #[error("the encoder failed: {detail}")]
+    Failed {
+        /// The encoder's own words.
+        detail: String,
+    },
+    /// The encoder is gone (its worker, or what it talks to, stopped).
+    #[error("the encoder is unavailable: {detail}")]
+    Unavailable {
+        /// The encoder's own words.
+        detail: String,
+    },
+}
+
 /// Turns a prompt into conditioning; runs off the state lock, one encode at
 /// a time (contract 3).
 pub trait PromptEncoder: Send {
     /// The conditioning for `prompt`, or why it cannot be made.
-    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String>;
+    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, EncoderError>;
 }
 
 /// The conditioning in force and its epoch; the runner notices a new epoch

@@ -81,9 +81,9 @@ pub enum PromptError {
     /// No encoder was installed.
     #[error("no prompt encoder is installed")]
     NoEncoder,
-    /// The encoder refused the prompt.
+    /// The encoder made no conditioning for the prompt.
     #[error("encoding the prompt failed: {0}")]
-    Encode(String),
+    Encode(#[from] crate::conditioning::EncoderError),
     /// Other commits kept landing between snapshot and commit.
     #[error("gave up after {0} attempts: other commits kept landing first")]
     Contended(usize),

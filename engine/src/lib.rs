@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use earshot_engine::sim::signal::{SignalBackend, mono};
-//! use earshot_engine::Backend;
+//! use earshot_engine::DeviceServices;
 //! let backend = SignalBackend::new(mono());
 //! assert_eq!(backend.description().channels, 1);
 //! assert_eq!(backend.description().validate(), Ok(()));
@@ -41,7 +41,10 @@ pub mod sim;
 pub mod stream;
 pub mod trace;
 
-pub use backend::{Backend, BackendCounters, BackendError, DecodeRequest, StepBatch};
+pub use backend::{
+    Backend, BackendCounters, BackendError, DecodeRequest, DeviceServices, Generator, Renderer,
+    StepBatch,
+};
 pub use clock::{Clock, RealClock, VirtualClock};
 pub use description::{KnobSpec, KnobTable, ModelDescription};
 pub use epoch::Epochs;

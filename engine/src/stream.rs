@@ -412,7 +412,7 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{BackendCounters, DecodeRequest};
+    use crate::backend::{BackendCounters, DecodeRequest, DeviceServices, Generator, Renderer};
     use crate::conditioning::ConditioningInput;
     use crate::description::ModelDescription;
     use crate::sim::signal::stereo;
@@ -438,23 +438,38 @@ mod tests {
         }
     }
 
-    impl Backend for Recorder {
+    impl DeviceServices for Recorder {
         fn name(&self) -> &str {
             "recorder"
         }
+
         fn description(&self) -> &ModelDescription {
             &self.description
         }
+
+        fn counters(&self) -> BackendCounters {
+            BackendCounters::default()
+        }
+
+        fn reserve(&mut self, _: usize) -> Result<(), BackendError> {
+            Ok(())
+        }
+    }
+
+    impl Generator for Recorder {
         fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
             self.buffers += 1;
             Ok(LatentHandle::from_index(self.buffers - 1))
         }
+
         fn encode(&mut self, _: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
             Ok(ConditioningHandle::from_index(0))
         }
+
         fn release_conditioning(&mut self, _: ConditioningHandle) -> Result<(), BackendError> {
             Ok(())
         }
+
         fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
             self.batches.push(
                 batch
@@ -468,19 +483,18 @@ mod tests {
                 .push(batch.slots.iter().map(|s| s.noise.seed).collect());
             Ok(())
         }
-        fn decode(&mut self, _: &DecodeRequest, _: &mut [f32]) -> Result<(), BackendError> {
-            Ok(())
-        }
+
         fn read_latents(&mut self, _: LatentHandle, _: &mut [f32]) -> Result<(), BackendError> {
             Ok(())
         }
+
         fn write_latents(&mut self, _: LatentHandle, _: &[f32]) -> Result<(), BackendError> {
             Ok(())
         }
-        fn counters(&self) -> BackendCounters {
-            BackendCounters::default()
-        }
-        fn reserve(&mut self, _: usize) -> Result<(), BackendError> {
+    }
+
+    impl Renderer for Recorder {
+        fn decode(&mut self, _: &DecodeRequest, _: &mut [f32]) -> Result<(), BackendError> {
             Ok(())
         }
     }

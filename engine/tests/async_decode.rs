@@ -4,14 +4,14 @@
 //! tick (only at the next tick's boundary), and playback stays covered.
 
 use earshot_engine::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
+    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, DeviceServices,
+    Generator, LandingFailed, Renderer, StepBatch, landing_len,
 };
 use earshot_engine::clock::{Clock, VirtualClock};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::control::Control;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::playback::{Arrivals, PlaybackConfig, playback};
+use earshot_engine::playback::{Arrivals, Landing, PatchBuffer, PlaybackConfig, Ticket, playback};
 use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
 use earshot_engine::sim::{CostModel, CostedBackend, SignalBackend, VirtualOutput};
 use earshot_engine::trace::NullTrace;
@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 struct LandsAtSettle<B> {
     inner: B,
     arrivals: Option<Arc<Arrivals>>,
-    last: u64,
+    last: Option<Ticket>,
     settles: Arc<AtomicU64>,
     /// Copies still to land: where, and what.
     landing: Vec<(*mut f32, Vec<f32>)>,
@@ -34,68 +34,77 @@ struct LandsAtSettle<B> {
 // tickets arrive; the backend moves between threads only as a whole.
 unsafe impl<B: Send> Send for LandsAtSettle<B> {}
 
-impl<B: Backend> Backend for LandsAtSettle<B> {
+impl<B: Backend> DeviceServices for LandsAtSettle<B> {
     fn name(&self) -> &str {
         self.inner.name()
     }
+
     fn description(&self) -> &earshot_engine::ModelDescription {
         self.inner.description()
     }
+
     fn reserve(&mut self, max_slots: usize) -> Result<(), BackendError> {
         self.inner.reserve(max_slots)
     }
-    fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
-        self.inner.alloc_latents()
-    }
-    fn release_conditioning(&mut self, handle: ConditioningHandle) -> Result<(), BackendError> {
-        self.inner.release_conditioning(handle)
-    }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.read_latents(handle, out)
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.inner.write_latents(handle, values)
-    }
+
     fn counters(&self) -> BackendCounters {
         self.inner.counters()
     }
-    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
-        self.inner.encode(input)
-    }
-    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
-        self.inner.step(batch)
-    }
-    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        self.inner.decode(request, out)
-    }
-    unsafe fn decode_async(
-        &mut self,
-        request: &DecodeRequest,
-        out: *mut f32,
-        len: usize,
-        arrivals: &Arc<Arrivals>,
-    ) -> Result<u64, BackendError> {
-        // SAFETY: the runner's contract: `out` holds `len` values nobody
-        // else touches until the ticket arrives.
-        let dst = unsafe { std::slice::from_raw_parts_mut(out, len) };
-        let mut samples = vec![0.0; len];
-        self.inner.decode(request, &mut samples)?;
-        dst.fill(f32::NAN);
-        self.landing.push((out, samples));
-        self.arrivals = Some(Arc::clone(arrivals));
-        self.last = arrivals.issue();
-        Ok(self.last)
-    }
+
     fn settle(&mut self) -> Result<(), BackendError> {
         self.settles.fetch_add(1, Ordering::Relaxed);
         for (dst, samples) in self.landing.drain(..) {
             // SAFETY: the buffer is still lent (its ticket has not arrived).
             unsafe { std::ptr::copy_nonoverlapping(samples.as_ptr(), dst, samples.len()) };
         }
-        if let Some(a) = &self.arrivals {
-            a.arrive(self.last);
+        if let (Some(a), Some(last)) = (&self.arrivals, self.last) {
+            a.arrive(last);
         }
         Ok(())
+    }
+}
+
+impl<B: Backend> Generator for LandsAtSettle<B> {
+    earshot_engine::pass_through_latents!();
+
+    fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
+        self.inner.encode(input)
+    }
+
+    fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
+        self.inner.step(batch)
+    }
+}
+
+impl<B: Backend> Renderer for LandsAtSettle<B> {
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        self.inner.decode(request, out)
+    }
+
+    fn decode_landing(
+        &mut self,
+        request: &DecodeRequest,
+        mut buffer: PatchBuffer,
+        arrivals: &Arc<Arrivals>,
+    ) -> Result<Landing, LandingFailed> {
+        let mut samples = Vec::new();
+        let rendered = landing_len(self.description(), request, &buffer).and_then(|len| {
+            samples.resize(len, 0.0);
+            self.inner.decode(request, &mut samples)
+        });
+        if let Err(error) = rendered {
+            let landing = Landing::ready(buffer);
+            return Err(LandingFailed { error, landing });
+        }
+        let dst = &mut buffer.as_mut_slice()[..samples.len()];
+        dst.fill(f32::NAN);
+        self.landing.push((dst.as_mut_ptr(), samples));
+        self.arrivals = Some(Arc::clone(arrivals));
+        let ticket = arrivals.issue();
+        self.last = Some(ticket);
+        // SAFETY: `settle` writes inside the buffer (the length was checked)
+        // and marks the ticket only after that write.
+        Ok(unsafe { Landing::in_flight(buffer, ticket) })
     }
 }
 
@@ -113,7 +122,7 @@ fn patches_landing_a_tick_late_keep_playback_covered_and_in_order() {
     let backend = LandsAtSettle {
         inner: CostedBackend::new(SignalBackend::default(), clock.clone(), costs),
         arrivals: None,
-        last: 0,
+        last: None,
         settles: Arc::clone(&settles),
         landing: Vec::new(),
     };

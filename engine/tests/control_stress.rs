@@ -82,7 +82,10 @@ impl earshot_engine::conditioning::PromptEncoder for SlowEncoder {
     fn encode(
         &mut self,
         prompt: &str,
-    ) -> Result<earshot_engine::conditioning::ConditioningInput, String> {
+    ) -> Result<
+        earshot_engine::conditioning::ConditioningInput,
+        earshot_engine::conditioning::EncoderError,
+    > {
         // Long enough for other threads to pile up behind the encode lock.
         std::thread::sleep(std::time::Duration::from_micros(300));
         let mut input = earshot_engine::conditioning::ConditioningInput::null(

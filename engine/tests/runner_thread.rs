@@ -7,7 +7,8 @@
 //! bound is one that only a hang breaks.
 
 use earshot_engine::backend::{
-    Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
+    Backend, BackendError, ConditioningHandle, DecodeRequest, DeviceServices, Generator, Renderer,
+    StepBatch,
 };
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::ConditioningInput;
@@ -97,12 +98,17 @@ struct GatedBackend {
     dropped: Sender<()>,
 }
 
-impl Backend for GatedBackend {
-    earshot_engine::pass_through_backend!();
+impl DeviceServices for GatedBackend {
+    earshot_engine::pass_through_device!();
+}
+
+impl Generator for GatedBackend {
+    earshot_engine::pass_through_latents!();
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         if self.steps == self.stall_at {
             // The test may be gone (a failed assertion); nothing to do then.
@@ -112,6 +118,9 @@ impl Backend for GatedBackend {
         self.steps += 1;
         self.inner.step(batch)
     }
+}
+
+impl Renderer for GatedBackend {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         self.inner.decode(request, out)
     }

@@ -371,8 +371,15 @@ fn a_knob_change_is_acknowledged_at_every_stage_in_order() {
 struct GatedEncoder(std::sync::mpsc::Receiver<()>);
 
 impl earshot_engine::conditioning::PromptEncoder for GatedEncoder {
-    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String> {
-        self.0.recv().map_err(|e| e.to_string())?;
+    fn encode(
+        &mut self,
+        prompt: &str,
+    ) -> Result<ConditioningInput, earshot_engine::conditioning::EncoderError> {
+        self.0.recv().map_err(
+            |e| earshot_engine::conditioning::EncoderError::Unavailable {
+                detail: e.to_string(),
+            },
+        )?;
         let mut input = ConditioningInput::null(earshot_engine::sim::signal::stereo().conditioning);
         input.pooled[0] = prompt.len() as f32;
         Ok(input)

@@ -12,6 +12,7 @@ use crate::virtual_run::{RunError, run_virtual};
 use earshot_engine::backend::{
     Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
+use earshot_engine::backend::{DeviceServices, Generator, Renderer};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::frames::SampleFrames;
 use earshot_engine::runner::{NearPlacement, RunnerConfig};
@@ -137,11 +138,17 @@ struct LatentProbe {
     scratch: Vec<f32>,
 }
 
-impl Backend for LatentProbe {
-    earshot_engine::pass_through_backend!();
+impl DeviceServices for LatentProbe {
+    earshot_engine::pass_through_device!();
+}
+
+impl Generator for LatentProbe {
+    earshot_engine::pass_through_latents!();
+
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         self.inner.step(batch)?;
         let knobs = batch.knob_rows.len() / batch.slots.len().max(1);
@@ -168,6 +175,9 @@ impl Backend for LatentProbe {
         }
         Ok(())
     }
+}
+
+impl Renderer for LatentProbe {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         self.inner.decode(request, out)
     }

@@ -13,6 +13,7 @@ use crate::virtual_run::{RunError, SharedTrace, model_of, produce_audio};
 use earshot_engine::backend::{
     Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
+use earshot_engine::backend::{DeviceServices, Generator, Renderer};
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::{Control, PromptError};
@@ -46,29 +47,37 @@ impl StallingBackend {
     }
 }
 
-impl Backend for StallingBackend {
-    earshot_engine::pass_through_backend!();
+impl DeviceServices for StallingBackend {
+    earshot_engine::pass_through_device!();
+}
+
+impl Generator for StallingBackend {
+    earshot_engine::pass_through_latents!();
+
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         self.stall(0);
         self.inner.step(batch)
     }
+}
+
+impl Renderer for StallingBackend {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         self.stall(1);
         self.inner.decode(request, out)
     }
-    unsafe fn decode_async(
+
+    fn decode_landing(
         &mut self,
         request: &DecodeRequest,
-        out: *mut f32,
-        len: usize,
+        buffer: earshot_engine::playback::PatchBuffer,
         arrivals: &Arc<earshot_engine::playback::Arrivals>,
-    ) -> Result<u64, BackendError> {
+    ) -> Result<earshot_engine::playback::Landing, earshot_engine::backend::LandingFailed> {
         self.stall(1);
-        // SAFETY: the caller's contract, passed on unchanged.
-        unsafe { self.inner.decode_async(request, out, len, arrivals) }
+        self.inner.decode_landing(request, buffer, arrivals)
     }
 }
 

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Makes the backend a run uses, for a model size.
-pub type BackendFactory<'a> = &'a dyn Fn(ModelSize) -> Result<Box<dyn Backend>, String>;
+pub type BackendFactory<'a> =
+    &'a dyn Fn(ModelSize) -> Result<Box<dyn Backend>, earshot_engine::BackendError>;
 /// Makes the prompt encoder a run uses, for a model size.
 pub type EncoderFactory<'a> = &'a dyn Fn(ModelSize) -> Box<dyn PromptEncoder>;
 

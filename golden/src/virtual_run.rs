@@ -14,6 +14,7 @@ use crate::timeline::{Event, EventKind, expand};
 use earshot_engine::backend::{
     Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch,
 };
+use earshot_engine::backend::{DeviceServices, Generator, Renderer};
 use earshot_engine::clock::{Clock, VirtualClock};
 use earshot_engine::conditioning::{ConditioningInput, PromptEncoder};
 use earshot_engine::control::Control;
@@ -46,8 +47,8 @@ pub enum RunError {
     #[error(transparent)]
     Backend(#[from] BackendError),
     /// The backend could not be made.
-    #[error("backend: {0}")]
-    BackendSetup(String),
+    #[error("the backend could not be made: {0}")]
+    BackendSetup(BackendError),
     /// A live run's thread failed.
     #[error("live run: {0}")]
     Live(String),
@@ -70,7 +71,10 @@ impl HashEncoder {
 }
 
 impl PromptEncoder for HashEncoder {
-    fn encode(&mut self, prompt: &str) -> Result<ConditioningInput, String> {
+    fn encode(
+        &mut self,
+        prompt: &str,
+    ) -> Result<ConditioningInput, earshot_engine::conditioning::EncoderError> {
         // FNV-1a of the text seeds a xorshift that fills the vectors.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in prompt.bytes() {
@@ -275,12 +279,18 @@ impl ModelledBackend {
     }
 }
 
-impl Backend for ModelledBackend {
-    earshot_engine::pass_through_backend!();
+impl DeviceServices for ModelledBackend {
+    earshot_engine::pass_through_device!();
+}
+
+impl Generator for ModelledBackend {
+    earshot_engine::pass_through_latents!();
+
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.charge(|w| w.profile.conditioning(w.rate), None);
         self.inner.encode(input)
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let slots = batch.slots.len();
         self.charge(
@@ -296,6 +306,9 @@ impl Backend for ModelledBackend {
         );
         self.inner.step(batch)
     }
+}
+
+impl Renderer for ModelledBackend {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         let frames = request.range.end - request.range.start;
         self.charge(|w| w.profile.decode(frames, w.rate), Some(1));

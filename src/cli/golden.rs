@@ -20,6 +20,7 @@ use earshot::golden::report::{AblationTable, SuiteReport, markdown};
 use earshot::golden::scenario::Content as ScenarioContent;
 use earshot::golden::suite::{ScenarioResult, Suite, run_scenario};
 use earshot::golden::virtual_run::HashEncoder;
+use earshot::engine::BackendError;
 use earshot::model::{DEFAULT_WEIGHTS_SEED, reference_weights};
 use earshot::prompt::TextPrompt;
 use std::collections::BTreeMap;
@@ -173,7 +174,7 @@ impl Content {
         }
     }
 
-    fn weights(&self, size: ModelSize) -> Result<Arc<ModelWeights>, String> {
+    fn weights(&self, size: ModelSize) -> Result<Arc<ModelWeights>, BackendError> {
         let mut cache = self.weights.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(w) = cache.get(size.name()) {
             return Ok(w.clone());
@@ -184,18 +185,23 @@ impl Content {
                 DEFAULT_WEIGHTS_SEED,
             ))
         } else {
-            Arc::new(reference_weights(size, DEFAULT_WEIGHTS_SEED).map_err(|e| e.to_string())?)
+            let w = reference_weights(size, DEFAULT_WEIGHTS_SEED).map_err(|e| {
+                BackendError::Weights {
+                    detail: e.to_string(),
+                }
+            })?;
+            Arc::new(w)
         };
         cache.insert(size.name().to_owned(), w.clone());
         Ok(w)
     }
 
-    fn backend(&self, size: ModelSize) -> Result<Box<dyn Backend>, String> {
+    fn backend(&self, size: ModelSize) -> Result<Box<dyn Backend>, BackendError> {
         match self.kind {
             ContentBackend::Signal => Ok(Box::new(SignalBackend::new(size.config().description()))),
             ContentBackend::Cpu => {
                 let w = self.weights(size)?;
-                Ok(Box::new(CpuBackend::new(&w).map_err(|e| e.to_string())?))
+                Ok(Box::new(CpuBackend::new(&w)?))
             }
             ContentBackend::Cuda => {
                 let w = self.weights(size)?;
@@ -203,8 +209,7 @@ impl Content {
                     &w,
                     0,
                     earshot::cuda::Precision::Bf16,
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 Ok(Box::new(backend))
             }
         }

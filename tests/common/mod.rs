@@ -4,11 +4,12 @@
 
 use earshot::audio_model::{ModelSize, ModelWeights, init_weights};
 use earshot::cpu::CpuBackend;
+use earshot::engine::backend::prelude::*;
 use earshot::engine::conditioning::ConditioningInput;
 use earshot::engine::knobs::KnobState;
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::stream::{Produce, Stream, StreamConfig, TickInputs};
-use earshot::engine::{Backend, Epochs, LatentFrames};
+use earshot::engine::{Epochs, LatentFrames};
 use std::sync::OnceLock;
 
 /// The embedded default tiny weights (init + calibration), built once.

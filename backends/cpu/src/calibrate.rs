@@ -11,10 +11,11 @@ use crate::CpuBackend;
 use earshot_audio_model::ModelWeights;
 use earshot_audio_model::config::{KNOB_COUNT, LATENT_CHANNELS};
 use earshot_audio_model::init::{KNOB_CHANNELS, VOICE_CHANNEL0, VOICE_MULTIPLES};
+use earshot_engine::backend::prelude::*;
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::knobs::KnobState;
-use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
-use earshot_engine::{Backend, BackendError, Epochs, LatentFrames};
+use earshot_engine::stream::{Stream, StreamConfig, StreamError, TickInputs};
+use earshot_engine::{BackendError, Epochs, LatentFrames};
 
 /// Noise seed of the calibration runs.
 const CALIBRATION_SEED: u64 = 0x00ca_11b0;
@@ -46,8 +47,7 @@ pub fn measure(weights: &ModelWeights) -> Result<Vec<(f32, f32)>, BackendError> 
         seed: CALIBRATION_SEED,
         ..StreamConfig::default()
     };
-    let mut stream =
-        Stream::new(config, &mut backend).map_err(|e| BackendError::Device(e.to_string()))?;
+    let mut stream = Stream::new(config, &mut backend).map_err(backend_error)?;
     let conditioning =
         backend.encode(&ConditioningInput::null(backend.description().conditioning))?;
     let knobs = KnobState::new(earshot_audio_model::knobs::knobs(), config.steps as usize);
@@ -58,9 +58,7 @@ pub fn measure(weights: &ModelWeights) -> Result<Vec<(f32, f32)>, BackendError> 
             epochs: Epochs::default(),
             admit: (stream.next_serial() == 0).then_some(LatentFrames(0)),
         };
-        stream
-            .tick(&mut backend, &inputs)
-            .map_err(|e| BackendError::Device(e.to_string()))?;
+        stream.tick(&mut backend, &inputs).map_err(backend_error)?;
         if let Some(p) = stream.take_produce() {
             break p;
         }
@@ -90,7 +88,9 @@ pub fn calibrate(weights: &mut ModelWeights) -> Result<Vec<(f32, f32)>, BackendE
             weights
                 .get(name)
                 .map(<[f32]>::to_vec)
-                .ok_or_else(|| BackendError::Device(format!("weights lack `{name}`")))
+                .ok_or_else(|| BackendError::Weights {
+                    detail: format!("no tensor `{name}`"),
+                })
         };
         let mut w = lookup("gen.final.linear.weight")?;
         let mut b = lookup("gen.final.linear.bias")?;
@@ -112,4 +112,15 @@ pub fn calibrate(weights: &mut ModelWeights) -> Result<Vec<(f32, f32)>, BackendE
         weights.set("gen.final.linear.bias", b);
     }
     measure(weights)
+}
+
+/// A stream error of the calibration run as the backend's: the backend's
+/// own, or the calibration's request the stream refused.
+fn backend_error(e: StreamError) -> BackendError {
+    match e {
+        StreamError::Backend(e) => e,
+        other => BackendError::InvalidRequest {
+            detail: format!("calibration run: {other}"),
+        },
+    }
 }

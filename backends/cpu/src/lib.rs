@@ -27,9 +27,7 @@ use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::sampler::{SamplerKind, ode_update, sde_update};
-use earshot_engine::{
-    Backend, BackendCounters, BackendError, DecodeRequest, ModelDescription, StepBatch,
-};
+use earshot_engine::{BackendCounters, BackendError, DecodeRequest, ModelDescription, StepBatch};
 use generator::{EncodedConditioning, Generator, SlotInputs};
 use ops::ensure_len;
 use weights::WeightSource;
@@ -92,7 +90,7 @@ impl CpuBackend {
     }
 }
 
-impl Backend for CpuBackend {
+impl earshot_engine::DeviceServices for CpuBackend {
     fn name(&self) -> &str {
         "cpu"
     }
@@ -112,6 +110,12 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn counters(&self) -> BackendCounters {
+        self.counters
+    }
+}
+
+impl earshot_engine::Generator for CpuBackend {
     fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
         self.latents.push(vec![0.0; self.config.window_len()]);
         self.counters.device_allocs += 1;
@@ -199,16 +203,6 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        let local = earshot_engine::backend::check_decode(&self.description, request, out.len())?;
-        let index = request.latents.index() as usize;
-        self.latents(request.latents)?;
-        let local = local.start as i64..local.end as i64;
-        self.decoder.decode(&self.latents[index], local, out);
-        self.counters.decodes += 1;
-        Ok(())
-    }
-
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let x = self.latents(handle)?;
         earshot_engine::backend::check_window_len(
@@ -226,8 +220,16 @@ impl Backend for CpuBackend {
         self.latents[handle.index() as usize].copy_from_slice(values);
         Ok(())
     }
+}
 
-    fn counters(&self) -> BackendCounters {
-        self.counters
+impl earshot_engine::Renderer for CpuBackend {
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        let local = earshot_engine::backend::check_decode(&self.description, request, out.len())?;
+        let index = request.latents.index() as usize;
+        self.latents(request.latents)?;
+        let local = local.start as i64..local.end as i64;
+        self.decoder.decode(&self.latents[index], local, out);
+        self.counters.decodes += 1;
+        Ok(())
     }
 }

@@ -17,9 +17,9 @@ impl WeightSource<'_> {
 
     /// The tensor called `name`.
     pub fn tensor(&self, name: &str) -> Result<&[f32], BackendError> {
-        self.0
-            .get(name)
-            .ok_or_else(|| BackendError::Device(format!("weights lack tensor `{name}`")))
+        self.0.get(name).ok_or_else(|| BackendError::Weights {
+            detail: format!("no tensor `{name}`"),
+        })
     }
 }
 

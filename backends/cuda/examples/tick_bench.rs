@@ -13,11 +13,12 @@
 use earshot_audio_model::ModelWeights;
 use earshot_audio_model::config::{CHANNELS, HOP, KNOB_COUNT};
 use earshot_cuda::CudaBackend;
+use earshot_engine::backend::prelude::*;
 use earshot_engine::backend::{DecodeRequest, SlotStep, StepBatch};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
-use earshot_engine::{Backend, LatentFrames, SampleFrames};
+use earshot_engine::{LatentFrames, SampleFrames};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -11,17 +11,18 @@ use crate::decoder::GpuDecoder;
 use crate::device::{Device, Precision};
 use crate::error::CudaError;
 use crate::generator::{CondStore, GpuGenerator};
-use crate::landing::Landing;
+use crate::landing::LandingQueue;
 use cudarc::driver::{CudaEvent, CudaSlice, PinnedHostSlice};
 use earshot_audio_model::config::{CHANNELS, HOP};
 use earshot_audio_model::{ModelConfig, ModelWeights};
 use earshot_engine::backend::StepTiming;
 use earshot_engine::backend::{ConditioningHandle, LatentHandle};
+use earshot_engine::backend::{DeviceServices, Generator, LandingFailed, Renderer};
 use earshot_engine::conditioning::ConditioningInput;
+use earshot_engine::playback::{Arrivals, Landing, PatchBuffer};
 use earshot_engine::stream::MAX_QUEUE_CAP;
 use earshot_engine::{
-    Backend, BackendCounters, BackendError, DecodeRequest, ModelDescription, SampleFrames,
-    StepBatch,
+    BackendCounters, BackendError, DecodeRequest, ModelDescription, SampleFrames, StepBatch,
 };
 
 /// The CUDA backend.
@@ -38,7 +39,7 @@ pub struct CudaBackend {
     live: Vec<bool>,
     rendered: CudaSlice<f32>,
     readback: PinnedHostSlice<f32>,
-    landing: Landing,
+    landing: LandingQueue,
     timing: StepTimer,
 }
 
@@ -154,7 +155,7 @@ impl CudaBackend {
                 dev.ctx
                     .alloc_pinned_with_flags::<f32>(window_frames * CHANNELS, 0)
             }?,
-            landing: Landing::new(&dev, window_frames * CHANNELS)?,
+            landing: LandingQueue::new(&dev, window_frames * CHANNELS)?,
             pool_capacity: 1,
             latents: 0,
             store,
@@ -275,7 +276,7 @@ impl CudaBackend {
     }
 }
 
-impl Backend for CudaBackend {
+impl DeviceServices for CudaBackend {
     fn name(&self) -> &str {
         "cuda"
     }
@@ -291,6 +292,22 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
+    fn settle(&mut self) -> Result<(), BackendError> {
+        self.dev.stream.synchronize().map_err(CudaError::from)?;
+        self.dev.counters.boundary_waits += 1;
+        Ok(())
+    }
+
+    fn counters(&self) -> BackendCounters {
+        self.dev.counters
+    }
+
+    fn step_device_time(&mut self) -> StepTiming {
+        self.timing.poll(self.description.sample_rate)
+    }
+}
+
+impl Generator for CudaBackend {
     fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
         if self.latents == self.pool_capacity {
             self.grow_pool(self.pool_capacity * 2)?;
@@ -347,46 +364,6 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
-    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
-        let len = out.len();
-        self.render(request, len)?;
-        self.dev
-            .stream
-            .memcpy_dtoh(&self.rendered.slice(..len), &mut self.readback)
-            .map_err(CudaError::from)?;
-        self.dev.counters.d2h_copies += 1;
-        self.dev.sync()?;
-        let host = self.readback.as_slice().map_err(CudaError::from)?;
-        out.copy_from_slice(&host[..len]);
-        self.dev.counters.decodes += 1;
-        Ok(())
-    }
-
-    unsafe fn decode_async(
-        &mut self,
-        request: &DecodeRequest,
-        out: *mut f32,
-        len: usize,
-        arrivals: &std::sync::Arc<earshot_engine::playback::Arrivals>,
-    ) -> Result<u64, BackendError> {
-        self.render(request, len)?;
-        // SAFETY: the caller's contract: `out` holds `len` values nobody
-        // touches until the ticket arrives.
-        let ticket = unsafe {
-            self.landing
-                .queue(&mut self.dev, &self.rendered.slice(..len), out, arrivals)
-        }
-        .map_err(BackendError::from)?;
-        self.dev.counters.decodes += 1;
-        Ok(ticket)
-    }
-
-    fn settle(&mut self) -> Result<(), BackendError> {
-        self.dev.stream.synchronize().map_err(CudaError::from)?;
-        self.dev.counters.boundary_waits += 1;
-        Ok(())
-    }
-
     fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
         let i = self.check_latent(handle)?;
         earshot_engine::backend::check_window_len(
@@ -416,13 +393,44 @@ impl Backend for CudaBackend {
         self.dev.sync()?;
         Ok(())
     }
+}
 
-    fn counters(&self) -> BackendCounters {
-        self.dev.counters
+impl Renderer for CudaBackend {
+    fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
+        let len = out.len();
+        self.render(request, len)?;
+        self.dev
+            .stream
+            .memcpy_dtoh(&self.rendered.slice(..len), &mut self.readback)
+            .map_err(CudaError::from)?;
+        self.dev.counters.d2h_copies += 1;
+        self.dev.sync()?;
+        let host = self.readback.as_slice().map_err(CudaError::from)?;
+        out.copy_from_slice(&host[..len]);
+        self.dev.counters.decodes += 1;
+        Ok(())
     }
 
-    fn step_device_time(&mut self) -> StepTiming {
-        self.timing.poll(self.description.sample_rate)
+    fn decode_landing(
+        &mut self,
+        request: &DecodeRequest,
+        buffer: PatchBuffer,
+        arrivals: &std::sync::Arc<Arrivals>,
+    ) -> Result<Landing, LandingFailed> {
+        let rendered = earshot_engine::backend::landing_len(&self.description, request, &buffer)
+            .and_then(|len| self.render(request, len).map(|()| len));
+        let len = match rendered {
+            Ok(len) => len,
+            Err(error) => {
+                let landing = Landing::ready(buffer);
+                return Err(LandingFailed { error, landing });
+            }
+        };
+        let landing =
+            self.landing
+                .queue(&mut self.dev, &self.rendered.slice(..len), buffer, arrivals)?;
+        self.dev.counters.decodes += 1;
+        Ok(landing)
     }
 }
 

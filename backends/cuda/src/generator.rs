@@ -432,7 +432,7 @@ impl GpuGenerator {
         let scratch = self
             .scratch
             .as_mut()
-            .ok_or_else(|| CudaError::Weights("step before reserve: no activations".into()))?;
+            .ok_or(CudaError::NotReserved("step"))?;
         dev.stream
             .memcpy_htod(&self.staging.host[i], &mut scratch.params)?;
         dev.counters.h2d_copies += 1;
@@ -519,7 +519,7 @@ impl GpuGenerator {
             .stream
             .end_capture(CUgraphInstantiate_flags::CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH);
         enqueued?;
-        graph?.ok_or_else(|| CudaError::Weights("graph capture produced no graph".into()))
+        graph?.ok_or(CudaError::NoGraph)
     }
 
     /// Enqueues the forward and sampler update of `s` staged slots.
@@ -538,7 +538,7 @@ impl GpuGenerator {
         let sc = self
             .scratch
             .as_mut()
-            .ok_or_else(|| CudaError::Weights("no activations".into()))?;
+            .ok_or(CudaError::NotReserved("forward"))?;
         let k = &self.k;
         let st = &dev.stream;
         let (ni, di, ti, si, ri) = (n as i32, d as i32, t as i32, s as i32, rows as i32);

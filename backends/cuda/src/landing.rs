@@ -7,7 +7,9 @@
 use crate::device::Device;
 use crate::error::CudaError;
 use cudarc::driver::{CudaView, PinnedHostSlice};
-use earshot_engine::playback::Arrivals;
+use earshot_engine::BackendError;
+use earshot_engine::backend::LandingFailed;
+use earshot_engine::playback::{Arrivals, Landing, PatchBuffer, Ticket};
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -20,13 +22,13 @@ struct Job {
     src: *const f32,
     dst: *mut f32,
     len: usize,
-    ticket: u64,
+    ticket: Option<Ticket>,
     arrivals: *const Arrivals,
 }
 
 /// The slots, their jobs (at fixed addresses the callbacks are given) and
 /// the arrivals they report to.
-pub(crate) struct Landing {
+pub(crate) struct LandingQueue {
     slots: Vec<PinnedHostSlice<f32>>,
     /// Host pointers of `slots`, taken once (cudarc's accessor waits on
     /// the slot's last copy).
@@ -41,7 +43,7 @@ pub(crate) struct Landing {
 // buffers the runner lent until their tickets arrive, and the `Arrivals`
 // kept alive in `arrivals`; the backend that owns this moves between
 // threads only as a whole, and waits for its stream before dropping it.
-unsafe impl Send for Landing {}
+unsafe impl Send for LandingQueue {}
 
 /// The host function queued behind a read-back: runs on a CUDA driver
 /// thread when the copy into the slot is done.
@@ -49,7 +51,7 @@ unsafe extern "C" fn land(arg: *mut c_void) {
     // Nothing here can panic across the C callback (a copy and atomics),
     // but a foreign clock could: never let it unwind into the driver.
     let _ = std::panic::catch_unwind(|| {
-        // SAFETY: `arg` is a `Job` of `Landing::jobs`, which outlives every
+        // SAFETY: `arg` is a `Job` of `LandingQueue::jobs`, which outlives every
         // queued callback (the owner waits for the stream before dropping
         // it) and is not rewritten until this ticket has arrived; `src` is
         // its pinned slot, complete once the stream reached this function;
@@ -57,12 +59,14 @@ unsafe extern "C" fn land(arg: *mut c_void) {
         unsafe {
             let job = &*(arg as *const Job);
             std::ptr::copy_nonoverlapping(job.src, job.dst, job.len);
-            (*job.arrivals).arrive(job.ticket);
+            if let Some(ticket) = job.ticket {
+                (*job.arrivals).arrive(ticket);
+            }
         }
     });
 }
 
-impl Landing {
+impl LandingQueue {
     /// Pinned slots of `len` values each.
     pub(crate) fn new(dev: &Device, len: usize) -> Result<Self, CudaError> {
         let mut slots = Vec::with_capacity(SLOTS);
@@ -80,7 +84,7 @@ impl Landing {
                 src: std::ptr::null(),
                 dst: std::ptr::null_mut(),
                 len: 0,
-                ticket: 0,
+                ticket: None,
                 arrivals: std::ptr::null(),
             })
             .collect();
@@ -94,25 +98,52 @@ impl Landing {
     }
 
     /// Queues the copy of `rendered` into a slot and, behind it, its move
-    /// into `dst` and the arrival of its ticket, which it returns.
-    ///
-    /// # Safety
-    /// `dst` must hold `rendered.len()` values that stay allocated and
-    /// untouched by anyone else until the ticket arrives.
-    pub(crate) unsafe fn queue(
+    /// into the front of `buffer` and the arrival of its ticket: the
+    /// buffer comes back in flight under that ticket. On an error nothing
+    /// writes the buffer, and it comes back ready.
+    pub(crate) fn queue(
+        &mut self,
+        dev: &mut Device,
+        rendered: &CudaView<'_, f32>,
+        mut buffer: PatchBuffer,
+        arrivals: &Arc<Arrivals>,
+    ) -> Result<Landing, LandingFailed> {
+        let len = rendered.len();
+        let Some(dst) = buffer.as_mut_slice().get_mut(..len) else {
+            let error = BackendError::WrongLength {
+                what: "landing buffer",
+                expected: len,
+                found: buffer.capacity(),
+            };
+            let landing = Landing::ready(buffer);
+            return Err(LandingFailed { error, landing });
+        };
+        let dst = dst.as_mut_ptr();
+        match self.launch(dev, rendered, dst, arrivals) {
+            // SAFETY: the queued host function writes `len` values at the
+            // front of the buffer (checked above; moving the buffer keeps its
+            // heap samples in place) and marks the ticket after that write.
+            Ok(ticket) => Ok(unsafe { Landing::in_flight(buffer, ticket) }),
+            Err(e) => Err(LandingFailed {
+                error: e.into(),
+                landing: Landing::ready(buffer),
+            }),
+        }
+    }
+
+    /// The copy into a slot and the host function behind it; `dst` holds
+    /// `rendered.len()` values, written only by that function.
+    fn launch(
         &mut self,
         dev: &mut Device,
         rendered: &CudaView<'_, f32>,
         dst: *mut f32,
         arrivals: &Arc<Arrivals>,
-    ) -> Result<u64, CudaError> {
+    ) -> Result<Ticket, CudaError> {
         let k = self.next;
-        let len = rendered.len();
-        let busy = self.jobs[k].ticket != 0
-            && self
-                .arrivals
-                .as_ref()
-                .is_some_and(|a| !a.has_arrived(self.jobs[k].ticket));
+        let busy = self.jobs[k]
+            .ticket
+            .is_some_and(|t| self.arrivals.as_ref().is_some_and(|a| !a.has_arrived(t)));
         let other = self
             .arrivals
             .as_ref()
@@ -127,7 +158,7 @@ impl Landing {
             // Every old job has landed (the sync above): their tickets
             // belong to the old arrivals and must not read as busy.
             for job in self.jobs.iter_mut() {
-                job.ticket = 0;
+                job.ticket = None;
             }
         }
         dev.stream.memcpy_dtoh(rendered, &mut self.slots[k])?;
@@ -136,8 +167,8 @@ impl Landing {
         self.jobs[k] = Job {
             src: self.ptrs[k],
             dst,
-            len,
-            ticket,
+            len: rendered.len(),
+            ticket: Some(ticket),
             arrivals: Arc::as_ptr(arrivals),
         };
         let job: *mut Job = &mut self.jobs[k];

@@ -12,16 +12,17 @@ use earshot_audio_model::config::{CHANNELS, HOP, SAMPLE_RATE};
 use earshot_audio_model::{ModelSize, init_weights};
 use earshot_cuda::CudaBackend;
 use earshot_engine::backend::DecodeRequest;
+use earshot_engine::backend::prelude::*;
 use earshot_engine::clock::{Clock, RealClock};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::control::Control;
 use earshot_engine::knobs::KnobState;
-use earshot_engine::playback::{Arrivals, PlaybackConfig, playback};
+use earshot_engine::playback::{Landing, PlaybackConfig, playback};
 use earshot_engine::runner::thread::RunnerThread;
 use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
 use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
 use earshot_engine::trace::NullTrace;
-use earshot_engine::{Backend, Epochs, LatentFrames, SampleFrames};
+use earshot_engine::{Epochs, LatentFrames, SampleFrames};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,14 +39,19 @@ fn a_steady_tick_waits_only_at_its_boundary_and_lands_the_same_bits() {
         .unwrap();
     let knobs = KnobState::new(earshot_audio_model::knobs::knobs(), 8);
     let margin = w.config().decoder_margin().start_sample(HOP);
-    let arrivals = Arc::new(Arrivals::default());
+    let (mut writer, _output, _) = playback(PlaybackConfig::default(), CHANNELS).unwrap();
+    let arrivals = Arc::clone(writer.arrivals());
     let frames = 2048usize;
-    let mut landed = vec![0.0f32; frames * CHANNELS];
+    let mut pending: Vec<Landing> = Vec::new();
     let mut sync = vec![0.0f32; frames * CHANNELS];
     let mut tickets = Vec::new();
     let mut compared = 0;
     let mut tick = |b: &mut CudaBackend, stream: &mut Stream, check: bool| {
         b.settle().unwrap();
+        for landing in pending.drain(..) {
+            let buffer = landing.take(&arrivals).expect("landed by the boundary");
+            writer.release(buffer);
+        }
         let inputs = TickInputs {
             knobs: &knobs,
             conditioning: cond,
@@ -59,26 +65,25 @@ fn a_steady_tick_waits_only_at_its_boundary_and_lands_the_same_bits() {
                 anchor: p.anchor,
                 range: margin..margin + SampleFrames(frames as u64),
             };
-            landed.fill(f32::NAN);
-            // SAFETY: `landed` is not touched until the ticket arrived.
-            let ticket =
-                unsafe { b.decode_async(&request, landed.as_mut_ptr(), landed.len(), &arrivals) }
-                    .unwrap();
-            assert!(ticket > 0, "the GPU's decode lands later");
+            let mut buffer = writer.acquire().expect("a free buffer");
+            buffer.as_mut_slice().fill(f32::NAN);
+            let landing = b.decode_landing(&request, buffer, &arrivals).unwrap();
+            let ticket = landing.ticket().expect("the GPU's decode lands later");
             tickets.push(ticket);
             if check {
                 // The synchronous decode waits for its own read-back, and
                 // the stream's order lands the asynchronous one first.
                 b.decode(&request, &mut sync).unwrap();
-                assert!(arrivals.has_arrived(ticket));
+                let landed = landing.samples(&arrivals).expect("landed before");
                 assert!(
-                    landed
+                    landed[..sync.len()]
                         .iter()
                         .zip(&sync)
                         .all(|(a, s)| a.to_bits() == s.to_bits())
                 );
                 compared += 1;
             }
+            pending.push(landing);
             stream.release(p.latents).unwrap();
         }
     };

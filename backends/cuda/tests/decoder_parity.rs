@@ -12,7 +12,8 @@ use earshot_audio_model::{ModelSize, init_weights};
 use earshot_cpu::CpuBackend;
 use earshot_cuda::Device;
 use earshot_cuda::decoder::GpuDecoder;
-use earshot_engine::{Backend, DecodeRequest, LatentFrames, SampleFrames};
+use earshot_engine::backend::prelude::*;
+use earshot_engine::{DecodeRequest, LatentFrames, SampleFrames};
 use std::ops::Range;
 
 /// Largest allowed max-abs difference, relative to the CPU signal's peak

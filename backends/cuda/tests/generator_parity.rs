@@ -16,6 +16,7 @@ use earshot_audio_model::{ModelSize, ModelWeights, init_weights};
 use earshot_cpu::CpuBackend;
 use earshot_cuda::{CudaBackend, Precision};
 use earshot_engine::backend::DecodeRequest;
+use earshot_engine::backend::prelude::*;
 use earshot_engine::backend::{SlotStep, StepBatch, StepTiming};
 use earshot_engine::conditioning::ConditioningInput;
 use earshot_engine::description::ConditioningShape;
@@ -23,7 +24,7 @@ use earshot_engine::knobs::KnobState;
 use earshot_engine::rng::NoiseKey;
 use earshot_engine::sampler::{SamplerKind, timestep};
 use earshot_engine::stream::{Stream, StreamConfig, TickInputs};
-use earshot_engine::{Backend, Epochs, LatentFrames, SampleFrames};
+use earshot_engine::{Epochs, LatentFrames, SampleFrames};
 
 fn weights() -> ModelWeights {
     init_weights(ModelSize::Tiny, 7)

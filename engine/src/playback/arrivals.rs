@@ -6,6 +6,7 @@
 //! read-back is waited on by the output, without blocking: a patch not
 //! there yet stays parked until a later block.
 
+use super::landing::Ticket;
 use crate::clock::Clock;
 use crate::frames::SampleFrames;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,9 +49,9 @@ impl Default for Arrivals {
 }
 
 impl Arrivals {
-    /// The next ticket (the first is 1; 0 means "already there").
-    pub fn issue(&self) -> u64 {
-        self.issued.fetch_add(1, Ordering::Relaxed) + 1
+    /// The next ticket (serials start at 1).
+    pub fn issue(&self) -> Ticket {
+        Ticket::after(self.issued.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Marks `ticket` (and every earlier one: copies land in order)
@@ -59,7 +60,8 @@ impl Arrivals {
     ///
     /// Called from a device driver's thread: it never panics (a clock that
     /// panics stamps 0), so a ticket always arrives.
-    pub fn arrive(&self, ticket: u64) {
+    pub fn arrive(&self, ticket: Ticket) {
+        let ticket = ticket.get();
         let now =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.now().0)).unwrap_or(0);
         // Every ticket this one covers arrived now too.
@@ -72,8 +74,8 @@ impl Arrivals {
     }
 
     /// Whether the samples of `ticket` are in their buffer.
-    pub fn has_arrived(&self, ticket: u64) -> bool {
-        ticket == 0 || self.done.load(Ordering::Acquire) >= ticket
+    pub fn has_arrived(&self, ticket: Ticket) -> bool {
+        self.done.load(Ordering::Acquire) >= ticket.get()
     }
 
     /// Tickets issued so far.
@@ -94,9 +96,10 @@ impl Arrivals {
 
     /// When `ticket` arrived, while it is among the last arrivals kept;
     /// `None` before it arrives.
-    pub fn arrived_at(&self, ticket: u64) -> Option<SampleFrames> {
+    pub fn arrived_at(&self, ticket: Ticket) -> Option<SampleFrames> {
+        let ticket = ticket.get();
         let done = self.done.load(Ordering::Acquire);
-        (ticket > 0 && ticket <= done && done - ticket < HISTORY as u64).then(|| {
+        (ticket <= done && done - ticket < HISTORY as u64).then(|| {
             SampleFrames(self.at[(ticket % HISTORY as u64) as usize].load(Ordering::Relaxed))
         })
     }
@@ -113,9 +116,8 @@ mod tests {
         let clock = crate::clock::VirtualClock::new();
         a.set_clock(Arc::new(clock.clone()));
         clock.spend(SampleFrames(77));
-        assert!(a.has_arrived(0));
         let (t1, t2) = (a.issue(), a.issue());
-        assert_eq!((t1, t2), (1, 2));
+        assert_eq!((t1.get(), t2.get()), (1, 2));
         assert!(!a.has_arrived(t1));
         assert_eq!(a.arrived_at(t1), None);
         a.arrive(t2);
@@ -126,6 +128,6 @@ mod tests {
             Some(SampleFrames(77)),
             "covered, stamped too"
         );
-        assert!(!a.has_arrived(3));
+        assert!(!a.has_arrived(Ticket::new(3).unwrap()));
     }
 }

@@ -14,7 +14,7 @@ fn a_patch_still_landing_waits_and_keeps_its_place_in_line() {
     let ticket = arrivals.issue();
     // Still landing: over frames 256.., then a ready patch over part of it
     // (sent later, so it must win), then a band change.
-    send_landing(&mut writer, 256, &constant(512, 0.5), ticket);
+    send_landing(&mut writer, 256, &constant(512, 0.5), Some(ticket));
     send(&mut writer, 384, &constant(64, 1.0));
     writer
         .arm_band(SampleFrames(0), SampleFrames(2048))
@@ -50,7 +50,7 @@ fn parking_never_allocates() {
     send(&mut writer, 0, &constant(256, 0.5));
     let ticket = arrivals.issue();
     for i in 0..7 {
-        send_landing(&mut writer, 256 + 64 * i, &constant(64, 0.5), ticket);
+        send_landing(&mut writer, 256 + 64 * i, &constant(64, 0.5), Some(ticket));
     }
     assert_no_alloc::assert_no_alloc(|| {
         output.render(&mut block);

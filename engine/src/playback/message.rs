@@ -1,6 +1,7 @@
 //! What travels from the runner to the output: patches in pooled buffers,
 //! and loop band changes.
 
+use super::landing::Landing;
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 
@@ -13,9 +14,6 @@ pub struct PatchBuffer {
     /// Which playback buffer's pool this came from, so a buffer from another
     /// one can't enter this pool and overflow its return ring.
     pub(super) pool_id: u64,
-    /// The ticket of an asynchronous copy still landing in `samples` (see
-    /// [`Arrivals`](super::Arrivals)); 0 when the samples are there.
-    pub(super) arrival: u64,
 }
 
 impl PatchBuffer {
@@ -23,7 +21,6 @@ impl PatchBuffer {
         Self {
             samples: vec![0.0; values].into_boxed_slice(),
             pool_id,
-            arrival: 0,
         }
     }
 
@@ -36,18 +33,6 @@ impl PatchBuffer {
     /// The whole buffer, read-only.
     pub fn as_slice(&self) -> &[f32] {
         &self.samples
-    }
-
-    /// Marks the samples as still landing: a device is copying them in,
-    /// and `ticket` arrives in the playback's [`Arrivals`](super::Arrivals)
-    /// once it is done. The output applies the patch only after that.
-    pub fn set_arrival(&mut self, ticket: u64) {
-        self.arrival = ticket;
-    }
-
-    /// The ticket the samples arrive with (0: they are there).
-    pub fn arrival(&self) -> u64 {
-        self.arrival
     }
 
     /// How many `f32` values the buffer holds (`max_patch * channels`).
@@ -69,8 +54,10 @@ pub struct Patch {
     /// Serial of the produce it was rendered from, so an observer of the
     /// output can tell which produce each played frame came from.
     pub source: u64,
-    /// The samples, interleaved.
-    pub buffer: PatchBuffer,
+    /// The samples, interleaved, or their buffer while a device copy is
+    /// still landing in it: the output applies the patch once they are
+    /// there.
+    pub landing: Landing,
 }
 
 impl Patch {

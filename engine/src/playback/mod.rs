@@ -12,7 +12,7 @@
 //! back to the runner instead of freeing it.
 //!
 //! ```
-//! use earshot_engine::playback::{Patch, PlaybackConfig, playback};
+//! use earshot_engine::playback::{Landing, Patch, PlaybackConfig, playback};
 //! use earshot_engine::{Epochs, SampleFrames};
 //!
 //! let (mut writer, mut output, stats) = playback(PlaybackConfig::default(), 2)?;
@@ -23,7 +23,7 @@
 //!     len: SampleFrames(480),
 //!     epochs: Epochs::default(),
 //!     source: 0,
-//!     buffer,
+//!     landing: Landing::ready(buffer),
 //! };
 //! writer.send(patch).expect("the channel has room");
 //!
@@ -49,6 +49,7 @@
 
 mod arrivals;
 mod config;
+mod landing;
 mod message;
 mod output;
 mod ring;
@@ -66,6 +67,7 @@ mod testing;
 
 pub use arrivals::Arrivals;
 pub use config::{PlaybackConfig, PlaybackError};
+pub use landing::{Landing, Ticket};
 pub use message::{Patch, PatchBuffer};
 pub use output::{FrameMark, NO_SOURCE, PlaybackOutput};
 pub use stats::PlaybackStats;

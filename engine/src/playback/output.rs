@@ -209,7 +209,7 @@ impl PlaybackOutput {
 
     fn landed(&self, message: &ToOutput) -> bool {
         match message {
-            ToOutput::Patch(p) => self.shared.arrivals.has_arrived(p.buffer.arrival),
+            ToOutput::Patch(p) => p.landing.has_landed(&self.shared.arrivals),
             ToOutput::Band(_) => true,
         }
     }
@@ -256,7 +256,19 @@ impl PlaybackOutput {
     }
 
     fn apply(&mut self, patch: Patch) {
-        let (start, end, p) = (patch.start.0, patch.end().0, self.playhead);
+        let Patch {
+            start,
+            len,
+            epochs,
+            source,
+            landing,
+        } = patch;
+        // Applied only once landed (`landed`): an error here cannot happen,
+        // and dropping the landing leaks its buffer rather than free it.
+        let Ok(buffer) = landing.take(&self.shared.arrivals) else {
+            return;
+        };
+        let (start, end, p) = (start.0, (start + len).0, self.playhead);
         let floor = match self.band {
             Some((a, _)) if p >= a => a,
             _ => p,
@@ -277,17 +289,17 @@ impl PlaybackOutput {
             }
             let ch = self.channels;
             let skip = (from - start) as usize * ch;
-            let used = patch.len.as_usize() * ch;
+            let used = len.as_usize() * ch;
             self.ring.write(
                 from,
-                &patch.buffer.as_slice()[skip..used],
+                &buffer.as_slice()[skip..used],
                 self.fade,
-                (patch.epochs, patch.source),
+                (epochs, source),
             );
             Shared::add(&self.shared.patches_applied, 1);
             self.primed = true;
         }
-        self.give_back(patch.buffer);
+        self.give_back(buffer);
     }
 
     fn give_back(&mut self, buffer: PatchBuffer) {
@@ -357,10 +369,11 @@ impl Drop for PlaybackOutput {
         while pending(self) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let parked = std::mem::take(&mut self.parked);
-        for message in parked {
-            if !self.landed(&message) {
-                std::mem::forget(message);
+        for message in std::mem::take(&mut self.parked) {
+            if let ToOutput::Patch(patch) = message {
+                // A landed buffer is freed; one still landing is leaked by
+                // its `Landing`'s drop.
+                let _ = patch.landing.take(&self.shared.arrivals);
             }
         }
     }
@@ -443,7 +456,7 @@ mod tests {
                     conditioning: 0,
                 },
                 source: 0,
-                buffer,
+                landing: crate::playback::Landing::ready(buffer),
             };
             assert!(writer.send(p).is_ok());
         };

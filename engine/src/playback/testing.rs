@@ -1,7 +1,9 @@
 //! Helpers shared by the playback tests: a small stereo buffer, sending a
 //! slice as a patch, rendering a run of frames.
 
-use super::{Patch, PatchWriter, PlaybackConfig, PlaybackOutput, PlaybackStats, playback};
+use super::{
+    Landing, Patch, PatchWriter, PlaybackConfig, PlaybackOutput, PlaybackStats, Ticket, playback,
+};
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 
@@ -28,21 +30,30 @@ pub(super) fn small(
 
 /// Sends interleaved `data` as a patch at `start`.
 pub(super) fn send(writer: &mut PatchWriter, start: u64, data: &[f32]) {
-    send_landing(writer, start, data, 0);
+    send_landing(writer, start, data, None);
 }
 
 /// Sends interleaved `data` as a patch at `start` whose samples are marked
-/// as still landing with `ticket` (0: there).
-pub(super) fn send_landing(writer: &mut PatchWriter, start: u64, data: &[f32], ticket: u64) {
+/// as still landing with `ticket` (`None`: there).
+pub(super) fn send_landing(
+    writer: &mut PatchWriter,
+    start: u64,
+    data: &[f32],
+    ticket: Option<Ticket>,
+) {
     let mut buffer = writer.acquire().expect("a free buffer");
     buffer.as_mut_slice()[..data.len()].copy_from_slice(data);
-    buffer.set_arrival(ticket);
+    let landing = match ticket {
+        // SAFETY: the data is written above; nothing writes it later.
+        Some(ticket) => unsafe { Landing::in_flight(buffer, ticket) },
+        None => Landing::ready(buffer),
+    };
     let patch = Patch {
         start: SampleFrames(start),
         len: SampleFrames((data.len() / CH) as u64),
         epochs: Epochs::default(),
         source: 0,
-        buffer,
+        landing,
     };
     writer.send(patch).expect("room in the channel");
 }

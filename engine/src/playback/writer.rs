@@ -80,10 +80,7 @@ impl PatchWriter {
         while let Ok(buffer) = self.returned.pop() {
             self.free.push(buffer);
         }
-        self.free.pop().map(|mut b| {
-            b.arrival = 0;
-            b
-        })
+        self.free.pop()
     }
 
     /// Puts back a buffer that will not be sent after all. A buffer from
@@ -102,8 +99,7 @@ impl PatchWriter {
     }
 
     /// The tickets asynchronous copies into this pool's buffers arrive
-    /// with; a device backend marks them (see
-    /// [`PatchBuffer::set_arrival`]).
+    /// with; a device backend marks them (see [`Landing`](super::Landing)).
     pub fn arrivals(&self) -> &Arc<super::Arrivals> {
         &self.shared.arrivals
     }
@@ -111,7 +107,7 @@ impl PatchWriter {
     /// Sends a patch to the output, which crossfades it in at its next
     /// block (trimmed to the playhead if it arrives late, contract 5).
     pub fn send(&mut self, patch: Patch) -> Result<(), SendError> {
-        if patch.buffer.pool_id != self.pool_id {
+        if patch.landing.pool_id() != self.pool_id {
             return Err(SendError::Foreign(patch));
         }
         if patch.len == SampleFrames::ZERO
@@ -179,6 +175,7 @@ mod tests {
     use super::super::testing::{constant, render, send, small};
     use super::*;
     use crate::epoch::Epochs;
+    use crate::playback::{Arrivals, Landing};
 
     fn patch(writer: &mut PatchWriter, start: u64, len: u64) -> Patch {
         Patch {
@@ -186,7 +183,7 @@ mod tests {
             len: SampleFrames(len),
             epochs: Epochs::default(),
             source: 0,
-            buffer: writer.acquire().expect("a free buffer"),
+            landing: Landing::ready(writer.acquire().expect("a free buffer")),
         }
     }
 
@@ -227,6 +224,12 @@ mod tests {
         writer.send(again).unwrap();
     }
 
+    /// The buffer of a refused patch whose samples were there.
+    fn ready(refused: SendError) -> PatchBuffer {
+        let landing = refused.into_patch().landing;
+        landing.take(&Arrivals::default()).expect("never in flight")
+    }
+
     #[test]
     fn bad_lengths_and_foreign_buffers_are_refused() {
         let (mut writer, _output, _) = small(256, 64, 8, 4);
@@ -235,11 +238,11 @@ mod tests {
             let bad = patch(&mut writer, start, len);
             let refused = writer.send(bad).unwrap_err();
             assert!(matches!(refused, SendError::BadLength(_)), "{start}+{len}");
-            writer.release(refused.into_patch().buffer);
+            writer.release(ready(refused));
         }
         let foreign = writer.send(patch(&mut other, 0, 10)).unwrap_err();
         assert!(matches!(foreign, SendError::Foreign(_)));
-        writer.release(foreign.into_patch().buffer);
+        writer.release(ready(foreign));
         let mine: Vec<_> = std::iter::from_fn(|| writer.acquire()).collect();
         assert_eq!(mine.len(), 8, "the foreign buffer did not join the pool");
     }

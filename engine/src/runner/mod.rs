@@ -9,6 +9,7 @@
 //! loop, see [`thread`]) and the virtual clock (a driver calls it and lets
 //! the output side catch up through [`OutputSync`] before every patch).
 
+pub mod landing_queue;
 pub mod plan;
 pub mod thread;
 
@@ -21,12 +22,12 @@ use crate::description::{DescriptionError, KnobMarks, ModelDescription};
 use crate::epoch::Epochs;
 use crate::frames::SampleFrames;
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
-use crate::playback::{Arrivals, BandError, Patch, PatchWriter};
+use crate::playback::{Arrivals, BandError, Landing, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
+use landing_queue::LandingQueue;
 use plan::{Band, WindowSpan, admission_anchor, band_range, clip, wrap};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -221,9 +222,9 @@ pub struct Runner {
     counters: RunnerCounters,
     /// Tickets of asynchronous decodes into patch buffers.
     arrivals: Arc<Arrivals>,
-    /// Asynchronous renders whose cost is not known yet: (ticket, frames,
-    /// clock time submitted); read once they land.
-    landing: VecDeque<(u64, u64, u64)>,
+    /// Asynchronous renders whose cost is not known yet; read once they
+    /// land.
+    landing: LandingQueue,
 }
 
 impl Drop for Runner {
@@ -313,7 +314,7 @@ impl Runner {
             stats: writer_stats,
             counters: RunnerCounters::default(),
             arrivals: Arc::clone(writer.arrivals()),
-            landing: VecDeque::with_capacity(LANDING_KEPT),
+            landing: LandingQueue::new(LANDING_KEPT),
             writer,
         })
     }
@@ -401,25 +402,10 @@ impl Runner {
     /// Feeds the cost of asynchronous renders that have landed to the lead
     /// controller (a tick late: the render placement wants an average).
     fn observe_landed(&mut self) {
-        while let Some(&(ticket, frames, submitted)) = self.landing.front() {
-            if !self.arrivals.has_arrived(ticket) {
-                break;
-            }
-            self.landing.pop_front();
-            // Renders run one after another on the device: one queued
-            // behind another starts when that one lands, so its own cost
-            // counts from then, as a synchronous render's would.
-            let started = self
-                .arrivals
-                .arrived_at(ticket - 1)
-                .map_or(SampleFrames(submitted), |prev| {
-                    prev.max(SampleFrames(submitted))
-                });
-            if let Some(at) = self.arrivals.arrived_at(ticket) {
-                self.lead
-                    .observe_render(SampleFrames(frames), at.saturating_sub(started));
-            }
-        }
+        let lead = &mut self.lead;
+        self.landing.drain_landed(&self.arrivals, |frames, cost| {
+            lead.observe_render(frames, cost)
+        });
     }
 
     fn near_lead(&self) -> SampleFrames {
@@ -868,6 +854,22 @@ impl Runner {
         Ok(())
     }
 
+    /// Counts a patch the runner could not send (no room ahead, no free
+    /// buffer, or no room on the ring): the one skipped-patch path.
+    fn skip(&mut self, report: &mut TickReport) {
+        report.skipped += 1;
+        self.counters.skipped += 1;
+    }
+
+    /// Returns a patch buffer to the pool once no copy can still land in
+    /// it; one still landing is dropped, which leaks it (never in steady
+    /// state).
+    fn take_back(&mut self, landing: Landing) {
+        if let Ok(buffer) = landing.take(&self.arrivals) {
+            self.writer.release(buffer);
+        }
+    }
+
     fn write(
         &mut self,
         produce: &Produce,
@@ -881,13 +883,11 @@ impl Runner {
         // playhead read that is a callback old.
         let horizon = self.writer.playhead() + self.writer.capacity().saturating_sub(HORIZON_SLACK);
         let Some(range) = clip(range.clone(), &(range.start..horizon)) else {
-            report.skipped += 1;
-            self.counters.skipped += 1;
+            self.skip(report);
             return Ok(());
         };
-        let Some(mut buffer) = self.writer.acquire() else {
-            report.skipped += 1;
-            self.counters.skipped += 1;
+        let Some(buffer) = self.writer.acquire() else {
+            self.skip(report);
             return Ok(());
         };
         let channels = self.model().channels;
@@ -904,32 +904,28 @@ impl Runner {
             // A patch still landing could not be taken back: do not start one
             // the ring has no room for.
             self.writer.release(buffer);
-            report.skipped += 1;
-            self.counters.skipped += 1;
+            self.skip(report);
             return Ok(());
         }
         let before = self.clock.now();
-        let out = &mut buffer.as_mut_slice()[..frames * channels];
-        // SAFETY: `out` is this patch's buffer; it travels inside the patch
-        // to the output, which reads it only once the ticket has arrived
-        // (and whose drop waits for it), and nothing else touches it.
-        let ticket = unsafe {
-            self.backend
-                .decode_async(&request, out.as_mut_ptr(), out.len(), &self.arrivals)?
-        };
-        buffer.set_arrival(ticket);
-        // Until it is in the patch on its way to the output, a panic must
-        // not free a buffer a device copy may still land in: leaked then.
-        let buffer = std::mem::ManuallyDrop::new(buffer);
-        let now = self.clock.now();
-        if ticket == 0 {
-            self.lead
-                .observe_render(SampleFrames(frames as u64), now.saturating_sub(before));
-        } else {
-            if self.landing.len() == LANDING_KEPT {
-                self.landing.pop_front();
+        let landing = match self
+            .backend
+            .decode_landing(&request, buffer, &self.arrivals)
+        {
+            Ok(landing) => landing,
+            Err(failed) => {
+                self.take_back(failed.landing);
+                return Err(failed.error.into());
             }
-            self.landing.push_back((ticket, frames as u64, before.0));
+        };
+        let now = self.clock.now();
+        match landing.ticket() {
+            None => self
+                .lead
+                .observe_render(SampleFrames(frames as u64), now.saturating_sub(before)),
+            Some(ticket) => self
+                .landing
+                .push(ticket, SampleFrames(frames as u64), before),
         }
         output.sync(now);
         let playhead = self.writer.playhead();
@@ -939,19 +935,12 @@ impl Runner {
             len: SampleFrames(frames as u64),
             epochs: produce.epochs,
             source: produce.slot,
-            buffer: std::mem::ManuallyDrop::into_inner(buffer),
+            landing,
         };
         if let Err(back) = self.writer.send(patch) {
-            let buffer = back.into_patch().buffer;
-            if self.arrivals.has_arrived(buffer.arrival()) {
-                self.writer.release(buffer);
-            } else {
-                // Unreachable: room was checked, and nothing else sends. The
-                // copy still lands in it: never reuse it, never free it.
-                std::mem::forget(buffer);
-            }
-            report.skipped += 1;
-            self.counters.skipped += 1;
+            // Unreachable: room was checked, and nothing else sends.
+            self.take_back(back.into_patch().landing);
+            self.skip(report);
             return Ok(());
         }
         self.written_until = self.written_until.max(range.end);

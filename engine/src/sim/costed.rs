@@ -1,6 +1,9 @@
 //! A backend whose every call costs modelled time on a virtual clock.
 
-use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch};
+use crate::backend::{
+    Backend, BackendError, ConditioningHandle, DecodeRequest, DeviceServices, Generator, Renderer,
+    StepBatch,
+};
 use crate::clock::{Clock, VirtualClock};
 use crate::conditioning::ConditioningInput;
 use crate::frames::SampleFrames;
@@ -56,17 +59,25 @@ impl<B: Backend> CostedBackend<B> {
     }
 }
 
-impl<B: Backend> Backend for CostedBackend<B> {
-    crate::pass_through_backend!();
+impl<B: Backend> DeviceServices for CostedBackend<B> {
+    crate::pass_through_device!();
+}
+
+impl<B: Backend> Generator for CostedBackend<B> {
+    crate::pass_through_latents!();
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.clock.spend(self.costs.encode);
         self.inner.encode(input)
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         self.clock.spend(self.costs.step(batch.slots.len()));
         self.inner.step(batch)
     }
+}
+
+impl<B: Backend> Renderer for CostedBackend<B> {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         self.clock
             .spend(self.costs.decode(request.range.end - request.range.start));

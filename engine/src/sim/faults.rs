@@ -2,7 +2,10 @@
 //! slow, or drops a forward, on a schedule. On the virtual clock a stall
 //! advances time; on the real clock it sleeps.
 
-use crate::backend::{Backend, BackendError, ConditioningHandle, DecodeRequest, StepBatch};
+use crate::backend::{
+    Backend, BackendError, ConditioningHandle, DecodeRequest, DeviceServices, Generator, Renderer,
+    StepBatch,
+};
 use crate::clock::Clock;
 use crate::conditioning::ConditioningInput;
 use crate::frames::SampleFrames;
@@ -62,12 +65,17 @@ impl<B: Backend> FaultyBackend<B> {
     }
 }
 
-impl<B: Backend> Backend for FaultyBackend<B> {
-    crate::pass_through_backend!();
+impl<B: Backend> DeviceServices for FaultyBackend<B> {
+    crate::pass_through_device!();
+}
+
+impl<B: Backend> Generator for FaultyBackend<B> {
+    crate::pass_through_latents!();
 
     fn encode(&mut self, input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.inner.encode(input)
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         let call = self.steps;
         self.steps += 1;
@@ -86,6 +94,9 @@ impl<B: Backend> Backend for FaultyBackend<B> {
         }
         self.inner.step(batch)
     }
+}
+
+impl<B: Backend> Renderer for FaultyBackend<B> {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         let call = self.decodes;
         self.decodes += 1;

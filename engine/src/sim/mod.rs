@@ -3,15 +3,11 @@
 //! an output driver that plays the playback buffer as time passes. The
 //! golden harness and the runner's tests are built from these.
 
-/// The calls a wrapping backend passes straight to its `inner` backend
-/// (a field implementing [`Backend`]($crate::backend::Backend)): everything
-/// but `encode`, `step` and `decode`, which the wrapper writes itself, and
-/// `decode_async`, whose default renders through the wrapper's `decode`
-/// (synchronously: a wrapper that wants the inner backend's asynchronous
-/// read-back forwards `decode_async` itself, as golden's live run does).
-/// `settle` is forwarded. For use inside an `impl Backend for ...` block.
+/// The whole [`DeviceServices`]($crate::backend::DeviceServices) role of a
+/// wrapping backend, forwarded to its `inner` backend. For use inside an
+/// `impl DeviceServices for ...` block.
 #[macro_export]
-macro_rules! pass_through_backend {
+macro_rules! pass_through_device {
     () => {
         fn name(&self) -> &str {
             self.inner.name()
@@ -22,6 +18,25 @@ macro_rules! pass_through_backend {
         fn reserve(&mut self, max_slots: usize) -> Result<(), $crate::backend::BackendError> {
             self.inner.reserve(max_slots)
         }
+        fn counters(&self) -> $crate::backend::BackendCounters {
+            self.inner.counters()
+        }
+        fn step_device_time(&mut self) -> $crate::backend::StepTiming {
+            self.inner.step_device_time()
+        }
+        fn settle(&mut self) -> Result<(), $crate::backend::BackendError> {
+            self.inner.settle()
+        }
+    };
+}
+
+/// The buffer calls of a wrapping backend's [`Generator`]
+/// ($crate::backend::Generator) role, forwarded to its `inner` backend:
+/// everything but `encode` and `step`, which the wrapper writes itself.
+/// For use inside an `impl Generator for ...` block.
+#[macro_export]
+macro_rules! pass_through_latents {
+    () => {
         fn alloc_latents(
             &mut self,
         ) -> Result<$crate::backend::LatentHandle, $crate::backend::BackendError> {
@@ -46,15 +61,6 @@ macro_rules! pass_through_backend {
             values: &[f32],
         ) -> Result<(), $crate::backend::BackendError> {
             self.inner.write_latents(handle, values)
-        }
-        fn counters(&self) -> $crate::backend::BackendCounters {
-            self.inner.counters()
-        }
-        fn step_device_time(&mut self) -> $crate::backend::StepTiming {
-            self.inner.step_device_time()
-        }
-        fn settle(&mut self) -> Result<(), $crate::backend::BackendError> {
-            self.inner.settle()
         }
     };
 }

@@ -7,8 +7,8 @@
 //! [`mono`] — and is cheap enough for thousands of virtual-clock ticks.
 
 use crate::backend::{
-    Backend, BackendCounters, BackendError, ConditioningHandle, DecodeRequest, LatentHandle,
-    StepBatch,
+    BackendCounters, BackendError, ConditioningHandle, DecodeRequest, DeviceServices, Generator,
+    LatentHandle, Renderer, StepBatch,
 };
 use crate::conditioning::ConditioningInput;
 use crate::description::{ConditioningShape, KnobSpec, ModelDescription};
@@ -103,28 +103,40 @@ impl SignalBackend {
     }
 }
 
-impl Backend for SignalBackend {
+impl DeviceServices for SignalBackend {
     fn name(&self) -> &str {
         "signal"
     }
+
     fn description(&self) -> &ModelDescription {
         &self.description
     }
+
     fn reserve(&mut self, _max_slots: usize) -> Result<(), BackendError> {
         Ok(())
     }
+
+    fn counters(&self) -> BackendCounters {
+        self.counters
+    }
+}
+
+impl Generator for SignalBackend {
     fn alloc_latents(&mut self) -> Result<LatentHandle, BackendError> {
         self.latents.push(vec![0.0; self.description.window_len()]);
         self.counters.device_allocs += 1;
         Ok(LatentHandle::from_index(self.latents.len() as u32 - 1))
     }
+
     fn encode(&mut self, _input: &ConditioningInput) -> Result<ConditioningHandle, BackendError> {
         self.conditionings += 1;
         Ok(ConditioningHandle::from_index(self.conditionings - 1))
     }
+
     fn release_conditioning(&mut self, _handle: ConditioningHandle) -> Result<(), BackendError> {
         Ok(())
     }
+
     fn step(&mut self, batch: &StepBatch) -> Result<(), BackendError> {
         for (i, slot) in batch.slots.iter().enumerate() {
             self.window(slot.latents)?;
@@ -139,6 +151,20 @@ impl Backend for SignalBackend {
         self.counters.forwards += 1;
         Ok(())
     }
+
+    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
+        out.copy_from_slice(self.window(handle)?);
+        Ok(())
+    }
+
+    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
+        self.window(handle)?;
+        self.latents[handle.index() as usize].copy_from_slice(values);
+        Ok(())
+    }
+}
+
+impl Renderer for SignalBackend {
     fn decode(&mut self, request: &DecodeRequest, out: &mut [f32]) -> Result<(), BackendError> {
         crate::backend::check_decode(&self.description, request, out.len())?;
         let d = &self.description;
@@ -153,17 +179,5 @@ impl Backend for SignalBackend {
         }
         self.counters.decodes += 1;
         Ok(())
-    }
-    fn read_latents(&mut self, handle: LatentHandle, out: &mut [f32]) -> Result<(), BackendError> {
-        out.copy_from_slice(self.window(handle)?);
-        Ok(())
-    }
-    fn write_latents(&mut self, handle: LatentHandle, values: &[f32]) -> Result<(), BackendError> {
-        self.window(handle)?;
-        self.latents[handle.index() as usize].copy_from_slice(values);
-        Ok(())
-    }
-    fn counters(&self) -> BackendCounters {
-        self.counters
     }
 }
