@@ -13,6 +13,7 @@
 
 pub use earshot_audio_model as audio_model;
 pub use earshot_cpu as cpu;
+#[cfg(feature = "cuda")]
 pub use earshot_cuda as cuda;
 pub use earshot_embed as embed;
 pub use earshot_embed::{backend_choice, model, prompt};

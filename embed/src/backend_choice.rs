@@ -23,8 +23,12 @@ pub enum BackendChoiceError {
     #[error(transparent)]
     Cpu(#[from] earshot_engine::BackendError),
     /// The CUDA backend could not start (no GPU, no driver, ...).
+    #[cfg(feature = "cuda")]
     #[error("--backend cuda")]
     Cuda(#[from] earshot_cuda::CudaError),
+    /// This build has no CUDA backend (built without the `cuda` feature).
+    #[error("--backend {0}: this build has no CUDA backend (built without the `cuda` feature)")]
+    NotBuilt(BackendKind),
 }
 
 /// Builds the chosen backend for `weights`.
@@ -34,12 +38,18 @@ pub fn make_backend(
 ) -> Result<Box<dyn Backend>, BackendChoiceError> {
     Ok(match kind {
         BackendKind::Cpu => Box::new(earshot_cpu::CpuBackend::new(weights)?),
+        #[cfg(feature = "cuda")]
         BackendKind::Cuda => Box::new(earshot_cuda::CudaBackend::with_precision(
             weights,
             0,
             earshot_cuda::Precision::Bf16,
         )?),
+        #[cfg(feature = "cuda")]
         BackendKind::CudaFp32 => Box::new(earshot_cuda::CudaBackend::new(weights, 0)?),
+        #[cfg(not(feature = "cuda"))]
+        kind @ (BackendKind::Cuda | BackendKind::CudaFp32) => {
+            return Err(BackendChoiceError::NotBuilt(kind));
+        }
     })
 }
 
@@ -76,5 +86,30 @@ impl std::str::FromStr for BackendKind {
             .into_iter()
             .find(|k| k.name() == s)
             .ok_or_else(|| UnknownBackend(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn without_the_cuda_feature_a_cuda_choice_is_a_clear_error() {
+        let weights = earshot_audio_model::init_weights(earshot_audio_model::ModelSize::Tiny, 7);
+        for kind in [BackendKind::Cuda, BackendKind::CudaFp32] {
+            let e = make_backend(kind, &weights).err().expect("no CUDA in this build");
+            assert!(matches!(e, BackendChoiceError::NotBuilt(k) if k == kind));
+            assert!(e.to_string().contains("without the `cuda` feature"), "{e}");
+        }
+        assert!(make_backend(BackendKind::Cpu, &weights).is_ok());
+    }
+
+    #[test]
+    fn every_backend_name_parses_back() {
+        for kind in BackendKind::ALL {
+            assert_eq!(kind.name().parse::<BackendKind>(), Ok(kind));
+        }
+        assert!("tpu".parse::<BackendKind>().is_err());
     }
 }

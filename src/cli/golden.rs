@@ -8,6 +8,7 @@ use earshot::audio_model::{ModelSize, ModelWeights};
 use earshot::cost_profile::{cpu_name, measure_cpu};
 use earshot::cpu::CpuBackend;
 use earshot::engine::Backend;
+use earshot::engine::BackendError;
 use earshot::engine::conditioning::PromptEncoder;
 use earshot::engine::sampler::SamplerKind;
 use earshot::engine::sim::SignalBackend;
@@ -20,7 +21,6 @@ use earshot::golden::report::{AblationTable, SuiteReport, markdown};
 use earshot::golden::scenario::Content as ScenarioContent;
 use earshot::golden::suite::{ScenarioResult, Suite, run_scenario};
 use earshot::golden::virtual_run::HashEncoder;
-use earshot::engine::BackendError;
 use earshot::model::{DEFAULT_WEIGHTS_SEED, reference_weights};
 use earshot::prompt::TextPrompt;
 use std::collections::BTreeMap;
@@ -203,6 +203,7 @@ impl Content {
                 let w = self.weights(size)?;
                 Ok(Box::new(CpuBackend::new(&w)?))
             }
+            #[cfg(feature = "cuda")]
             ContentBackend::Cuda => {
                 let w = self.weights(size)?;
                 let backend = earshot::cuda::CudaBackend::with_precision(
@@ -212,6 +213,10 @@ impl Content {
                 )?;
                 Ok(Box::new(backend))
             }
+            #[cfg(not(feature = "cuda"))]
+            ContentBackend::Cuda => Err(BackendError::InvalidRequest {
+                detail: "this build has no CUDA backend (built without the `cuda` feature)".into(),
+            }),
         }
     }
 

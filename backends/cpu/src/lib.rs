@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use earshot_cpu::CpuBackend;
-//! use earshot_engine::Backend;
+//! use earshot_engine::backend::prelude::*;
 //! use earshot_audio_model::{ModelSize, init_weights};
 //! let backend = CpuBackend::new(&init_weights(ModelSize::Tiny, 7)).unwrap();
 //! assert_eq!(backend.name(), "cpu");

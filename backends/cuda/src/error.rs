@@ -80,7 +80,12 @@ impl From<CudaError> for BackendError {
     /// Keeps what a caller can act on: a lost device, memory, weights, a
     /// call out of order; the rest is a device error.
     fn from(e: CudaError) -> Self {
-        let detail = e.to_string();
+        // A driver error's text comes from the driver: name its code
+        // instead, so mapping never needs a loaded driver.
+        let detail = match &e {
+            CudaError::Driver(d) => format!("CUDA driver: {:?}", d.0),
+            other => other.to_string(),
+        };
         if e.device_lost() {
             BackendError::DeviceLost { detail }
         } else if e.out_of_memory() {

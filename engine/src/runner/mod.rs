@@ -9,8 +9,10 @@
 //! loop, see [`thread`]) and the virtual clock (a driver calls it and lets
 //! the output side catch up through [`OutputSync`] before every patch).
 
+pub mod ack_tracker;
 pub mod landing_queue;
 pub mod plan;
+pub mod step_costs;
 pub mod thread;
 
 use crate::ack::{AckEvent, AckKind, AckStage};
@@ -25,11 +27,13 @@ use crate::lead::{LeadConfig, LeadConfigError, LeadController};
 use crate::playback::{Arrivals, BandError, Landing, Patch, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
+use ack_tracker::AckTracker;
 use landing_queue::LandingQueue;
 use plan::{Band, WindowSpan, admission_anchor, band_range, clip, wrap};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::Arc;
+use step_costs::StepCosts;
 
 /// Asynchronous renders whose cost the runner waits to learn; older ones
 /// are forgotten (their cost only feeds an average).
@@ -207,17 +211,15 @@ pub struct Runner {
     /// Start of the tick that completed the last delivered produce.
     last_produce_at: Option<SampleFrames>,
     /// Newest epochs acknowledged as produced and as heard.
-    acked_produced: Epochs,
-    acked_heard: Epochs,
+    acks: AckTracker,
     /// The epochs of the last near repatch's rest.
     near_rest_epochs: Epochs,
     /// The newest epochs any delivered produce carried.
     delivered: Epochs,
     /// Per knob, the newest change any delivered produce was shaped by.
     delivered_shaped: KnobMarks,
-    /// Average step cost by batch size (index = slots), in 1/256 sample
-    /// frame on the runner's clock; 0 until seen.
-    step_costs: Vec<u64>,
+    /// What a step costs by batch size, on the runner's clock.
+    step_costs: StepCosts,
     stats: crate::playback::PlaybackStats,
     counters: RunnerCounters,
     /// Tickets of asynchronous decodes into patch buffers.
@@ -305,12 +307,11 @@ impl Runner {
             written_until: SampleFrames::ZERO,
             tick_started: SampleFrames::ZERO,
             last_produce_at: None,
-            acked_produced: Epochs::default(),
-            acked_heard: Epochs::default(),
+            acks: AckTracker::default(),
             near_rest_epochs: Epochs::default(),
             delivered: Epochs::default(),
             delivered_shaped: KnobMarks::zeros(snapshot_knobs),
-            step_costs: vec![0; config.stream.steps as usize + 2],
+            step_costs: StepCosts::new(config.stream.steps as usize + 1),
             stats: writer_stats,
             counters: RunnerCounters::default(),
             arrivals: Arc::clone(writer.arrivals()),
@@ -351,40 +352,24 @@ impl Runner {
     }
 
     /// Records how long a step over `slots` slots that began at `before`
-    /// took (fixed-point average, weight 1/4): on the runner's clock, or the
-    /// device's timing when the backend has it.
+    /// took: on the runner's clock, or the device's timing when the backend
+    /// has it.
     fn observe_step(&mut self, slots: usize, before: SampleFrames) {
         // A device backend's own timing when it has one (its steps return
         // once enqueued): an earlier step's, with its own batch size.
         let (slots, took) = match self.backend.step_device_time() {
-            StepTiming::Host => (slots, self.clock.now().saturating_sub(before).0 * 256),
-            StepTiming::Device { slots, took } => (slots, took.0 * 256),
+            StepTiming::Host => (slots, self.clock.now().saturating_sub(before)),
+            StepTiming::Device { slots, took } => (slots, took),
             StepTiming::Pending => return,
         };
-        if let Some(avg) = self.step_costs.get_mut(slots) {
-            *avg = if *avg == 0 {
-                took.max(1)
-            } else {
-                *avg - *avg / 4 + took / 4
-            };
-        }
+        self.step_costs.observe(slots, took);
     }
 
-    /// Whether stepping the finishing slot alone, then the rest, costs
-    /// about what one batch does (within 10 %): true where a step's cost
-    /// grows with its slots (the CPU), false where batching is nearly free
-    /// (a GPU), and false until both costs were seen (the first change
-    /// after start-up then runs batched and measures them).
+    /// Whether the finishing slot is stepped alone first (see
+    /// [`StepCosts::split_pays`]); every batch size is seen while the
+    /// stream fills at start-up.
     fn split_pays(&self) -> bool {
-        // The finishing slot alone, then the other n - 1 and the one
-        // admitted this tick, against one batch of n + 1. Every size is
-        // seen while the stream fills at start-up.
-        let n = self.stream.in_flight();
-        let cost = |k: usize| self.step_costs.get(k).copied().filter(|&c| c > 0);
-        match (cost(1), cost(n), cost(n + 1)) {
-            (Some(one), Some(rest), Some(all)) => (one + rest) * 10 <= all * 11,
-            _ => false,
-        }
+        self.step_costs.split_pays(self.stream.in_flight())
     }
 
     /// Where the near repatch lands ahead of the playhead, and how many
@@ -780,29 +765,9 @@ impl Runner {
 
     /// Acknowledges epochs newer than any acknowledged at `stage` so far.
     fn ack(&mut self, epochs: Epochs, stage: AckStage, at: SampleFrames) {
-        let acked = match stage {
-            AckStage::FirstAudible => &mut self.acked_heard,
-            _ => &mut self.acked_produced,
-        };
         let hub = self.control.acks();
-        for (kind, epoch, seen) in [
-            (AckKind::Knob, epochs.knob, &mut acked.knob),
-            (
-                AckKind::Conditioning,
-                epochs.conditioning,
-                &mut acked.conditioning,
-            ),
-        ] {
-            if epoch > *seen {
-                *seen = epoch;
-                hub.emit(AckEvent {
-                    kind,
-                    epoch,
-                    stage,
-                    at,
-                });
-            }
-        }
+        self.acks
+            .advance(epochs, stage, at, |event| hub.emit(event));
     }
 
     /// Acknowledges what the output has started to play.
