@@ -98,7 +98,9 @@ mod tests {
     fn without_the_cuda_feature_a_cuda_choice_is_a_clear_error() {
         let weights = earshot_audio_model::init_weights(earshot_audio_model::ModelSize::Tiny, 7);
         for kind in [BackendKind::Cuda, BackendKind::CudaFp32] {
-            let e = make_backend(kind, &weights).err().expect("no CUDA in this build");
+            let e = make_backend(kind, &weights)
+                .err()
+                .expect("no CUDA in this build");
             assert!(matches!(e, BackendChoiceError::NotBuilt(k) if k == kind));
             assert!(e.to_string().contains("without the `cuda` feature"), "{e}");
         }

@@ -10,6 +10,7 @@
 //! the output side catch up through [`OutputSync`] before every patch).
 
 pub mod ack_tracker;
+pub mod band_state;
 pub mod landing_queue;
 pub mod plan;
 pub mod step_costs;
@@ -22,14 +23,15 @@ use crate::conditioning::ConditioningInput;
 use crate::control::{Control, ControlState};
 use crate::description::{DescriptionError, KnobMarks, ModelDescription};
 use crate::epoch::Epochs;
-use crate::frames::SampleFrames;
+use crate::frames::{LatentFrames, SampleFrames};
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
-use crate::playback::{Arrivals, BandError, Landing, Patch, PatchWriter};
+use crate::playback::{Arrivals, Landing, Patch, PatchBuffer, PatchWriter};
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
 use ack_tracker::AckTracker;
+use band_state::{BandChange, BandState};
 use landing_queue::LandingQueue;
-use plan::{Band, WindowSpan, admission_anchor, band_range, clip, wrap};
+use plan::{WindowSpan, admission_anchor, band_range, clip, wrap};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::Arc;
@@ -198,13 +200,8 @@ pub struct Runner {
     conditioning_seen: u64,
     timeline: Option<Produce>,
     pending: Option<Produce>,
-    armed: Option<Band>,
-    /// The last band the control side asked for, armed or refused.
-    requested: Option<Band>,
-    /// A band being left: disarm asked for, not yet sent to the output.
-    exiting: Option<Band>,
-    /// How far past the exiting band's end audio is written.
-    exit_written: SampleFrames,
+    /// The loop band: requested, armed, being left.
+    band: BandState,
     written_until: SampleFrames,
     /// Clock time at the start of the current tick.
     tick_started: SampleFrames,
@@ -300,10 +297,7 @@ impl Runner {
             conditioning_seen: 0,
             timeline: None,
             pending: None,
-            armed: None,
-            requested: None,
-            exiting: None,
-            exit_written: SampleFrames::ZERO,
+            band: BandState::default(),
             written_until: SampleFrames::ZERO,
             tick_started: SampleFrames::ZERO,
             last_produce_at: None,
@@ -376,7 +370,7 @@ impl Runner {
     /// of its frames go out first.
     fn near_placement(&self) -> (SampleFrames, SampleFrames) {
         let head = self.config.near_head;
-        match (self.config.near_placement, self.armed) {
+        match (self.config.near_placement, self.band.armed()) {
             (NearPlacement::Render, None) => (self.lead.render_lead(head), head),
             // A band wraps writes: its near repatch stays one write.
             (NearPlacement::Render, Some(_)) => (self.lead.render_lead(head), self.lead.lead()),
@@ -423,71 +417,9 @@ impl Runner {
             conditioning: self.conditioning_epoch,
         };
         self.sync_band();
-        output.sync(self.clock.now());
-        let playhead = self.writer.playhead();
-        // Where the playhead will be when this slot completes, wrapped into
-        // an armed band.
-        let ahead = SampleFrames(self.interval().0 * u64::from(self.config.stream.steps));
-        // In a band the frontier lands at a wrapped position: plan the window
-        // around that position, as if the playhead were a lead before it.
-        let lead = self.lead.lead();
-        // Until the band's first lap is written to its end, plan as without
-        // a band so that lap gets filled.
-        let at_completion = match (self.exiting, self.armed) {
-            (Some((_, b)), _) => b.saturating_sub(self.chunk()),
-            (None, Some(band)) if self.written_until >= band.1 => {
-                wrap(playhead + ahead + lead, band).saturating_sub(lead)
-            }
-            (None, _) => playhead + ahead,
-        };
-        let anchor = admission_anchor(
-            self.model(),
-            at_completion,
-            0,
-            self.interval(),
-            self.near_lead(),
-            // One chunk and three latent frames of slack for a late
-            // completion (ticks lengthen while near repatches render) or a
-            // stale playhead read. Where the window cannot hold both, the
-            // frontier's coverage wins over the near repatch's reach.
-            self.lead.lead() + self.chunk() + self.chunk() + SampleFrames(3 * self.model().hop.0),
-        );
+        let anchor = self.admission(output);
         let mut report = TickReport::default();
-        // While a committed change has not reached any delivered produce,
-        // the slot about to finish is stepped alone and delivered before
-        // the rest of the batch: its produce is the first one the change
-        // can shape, and it is ready after a one-slot forward.
-        // News for the finishing slot: a change to its last step's knob
-        // values, or a new conditioning, that no delivered produce carries.
-        let last = self.config.stream.steps as usize - 1;
-        let news = (0..self.delivered_shaped.as_slice().len())
-            .any(|k| self.snapshot.knobs.changed_at(k, last) > self.delivered_shaped[k])
-            || epochs.conditioning > self.delivered.conditioning;
-        let mut early = false;
-        if self.config.finishing_first
-            && self.config.same_tick_delivery
-            && news
-            && self.split_pays()
-        {
-            let inputs = TickInputs {
-                knobs: &self.snapshot.knobs,
-                conditioning: self.conditioning,
-                epochs,
-                admit: None,
-            };
-            let before = self.clock.now();
-            let stepped = self
-                .stream
-                .tick_finishing_first(self.backend.as_mut(), &inputs)?;
-            if stepped {
-                self.observe_step(1, before);
-            }
-            if stepped && let Some(produce) = self.stream.take_produce() {
-                self.counters.finishing_first += 1;
-                self.deliver(produce, output, &mut report)?;
-                early = true;
-            }
-        }
+        let early = self.finishing_first(epochs, output, &mut report)?;
         let before = self.clock.now();
         let outcome = self.stream.tick(
             self.backend.as_mut(),
@@ -528,6 +460,84 @@ impl Runner {
     /// every slot to it (live binding, so the old one is released at once).
     /// A conditioning the backend refuses is dropped with an ack; the one in
     /// force stays and the engine plays on.
+    /// Where the slot admitted this tick is anchored: around where the
+    /// playhead will be when it completes, wrapped into an armed band.
+    fn admission(&mut self, output: &mut dyn OutputSync) -> LatentFrames {
+        output.sync(self.clock.now());
+        let playhead = self.writer.playhead();
+        // Where the playhead will be when this slot completes, wrapped into
+        // an armed band.
+        let ahead = SampleFrames(self.interval().0 * u64::from(self.config.stream.steps));
+        // In a band the frontier lands at a wrapped position: plan the window
+        // around that position, as if the playhead were a lead before it.
+        let lead = self.lead.lead();
+        // Until the band's first lap is written to its end, plan as without
+        // a band so that lap gets filled.
+        let at_completion = match (self.band.exiting(), self.band.armed()) {
+            (Some((_, b)), _) => b.saturating_sub(self.chunk()),
+            (None, Some(band)) if self.written_until >= band.1 => {
+                wrap(playhead + ahead + lead, band).saturating_sub(lead)
+            }
+            (None, _) => playhead + ahead,
+        };
+        admission_anchor(
+            self.model(),
+            at_completion,
+            0,
+            self.interval(),
+            self.near_lead(),
+            // One chunk and three latent frames of slack for a late
+            // completion (ticks lengthen while near repatches render) or a
+            // stale playhead read. Where the window cannot hold both, the
+            // frontier's coverage wins over the near repatch's reach.
+            self.lead.lead() + self.chunk() + self.chunk() + SampleFrames(3 * self.model().hop.0),
+        )
+    }
+
+    /// The finishing-first turn: while a committed change has not reached
+    /// any delivered produce, the slot about to finish is stepped alone
+    /// and delivered before the rest of the batch (its produce is the first
+    /// the change can shape, ready after a one-slot forward). Whether it
+    /// delivered.
+    fn finishing_first(
+        &mut self,
+        epochs: Epochs,
+        output: &mut dyn OutputSync,
+        report: &mut TickReport,
+    ) -> Result<bool, RunnerError> {
+        // News for the finishing slot: a change to its last step's knob
+        // values, or a new conditioning, that no delivered produce carries.
+        let last = self.config.stream.steps as usize - 1;
+        let news = (0..self.delivered_shaped.as_slice().len())
+            .any(|k| self.snapshot.knobs.changed_at(k, last) > self.delivered_shaped[k])
+            || epochs.conditioning > self.delivered.conditioning;
+        if self.config.finishing_first
+            && self.config.same_tick_delivery
+            && news
+            && self.split_pays()
+        {
+            let inputs = TickInputs {
+                knobs: &self.snapshot.knobs,
+                conditioning: self.conditioning,
+                epochs,
+                admit: None,
+            };
+            let before = self.clock.now();
+            let stepped = self
+                .stream
+                .tick_finishing_first(self.backend.as_mut(), &inputs)?;
+            if stepped {
+                self.observe_step(1, before);
+            }
+            if stepped && let Some(produce) = self.stream.take_produce() {
+                self.counters.finishing_first += 1;
+                self.deliver(produce, output, report)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn sync_conditioning(&mut self) {
         let Some(committed) = &self.snapshot.conditioning else {
             return;
@@ -562,64 +572,13 @@ impl Runner {
     /// is retried next tick, a band the ring cannot hold is refused (counted)
     /// and not retried until the control side changes it.
     fn sync_band(&mut self) {
-        let band = self.snapshot.band;
-        if band == self.requested {
-            self.try_exit();
-            return;
-        }
-        // Leaving a band: the output loops on until the audio past its end
-        // is written (the windows in flight were planned inside the band),
-        // so the disarm goes out only then.
-        if let (None, Some(old)) = (band, self.armed) {
-            self.requested = None;
-            self.exiting = Some(old);
-            self.exit_written = old.1;
-            self.try_exit();
-            return;
-        }
-        self.exiting = None;
-        let sent = match band {
-            Some((a, b)) => self.writer.arm_band(a, b),
-            None => self.writer.disarm_band(),
-        };
-        match sent {
-            Ok(()) => {
-                // Writes were clamped at the old band's end: past it lies
-                // nothing newer than the arming, so coverage restarts there.
-                if let (Some((_, b)), None) = (self.armed, band) {
-                    self.written_until = self.written_until.min(b);
-                }
-                self.armed = band;
-                self.requested = band;
-            }
-            Err(BandError::Full) => {}
-            Err(_) => {
-                self.counters.bands_refused += 1;
-                self.requested = band;
-            }
-        }
-    }
-
-    /// Sends a pending disarm once the audio past the band's end reaches a
-    /// lead beyond it.
-    fn try_exit(&mut self) {
-        let Some((_, b)) = self.exiting else {
-            return;
-        };
-        if self.exit_written < b + self.lead.lead() {
-            return;
-        }
-        match self.writer.disarm_band() {
-            Ok(()) => {
-                self.armed = None;
-                self.exiting = None;
-                self.written_until = self.exit_written;
-            }
-            Err(BandError::Full) => {}
-            Err(_) => {
-                self.counters.bands_refused += 1;
-                self.exiting = None;
-            }
+        match self
+            .band
+            .sync(self.snapshot.band, self.lead.lead(), &mut self.writer)
+        {
+            BandChange::Unchanged => {}
+            BandChange::Exited { written_until } => self.written_until = written_until,
+            BandChange::Refused => self.counters.bands_refused += 1,
         }
     }
 
@@ -632,16 +591,20 @@ impl Runner {
         output: &mut dyn OutputSync,
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
-        let Some((_, b)) = self.exiting else {
+        let Some((_, b)) = self.band.exiting() else {
             return Ok(());
         };
         let lead = self.lead.lead();
-        let start = self.exit_written.saturating_sub(self.config.overlap).max(b);
+        let start = self
+            .band
+            .exit_written()
+            .saturating_sub(self.config.overlap)
+            .max(b);
         let end = b + lead + self.chunk();
         if let Some(range) = clip(start..end, &span.exact) {
             let range_end = range.end;
             self.write(produce, range, PatchKind::Frontier, lead, output, report)?;
-            self.exit_written = self.exit_written.max(range_end);
+            self.band.wrote_exit(range_end);
         }
         Ok(())
     }
@@ -678,7 +641,7 @@ impl Runner {
         if self.config.near_repatch && active {
             self.near_repatch(&produce, &span, output, report)?;
         }
-        if self.exiting.is_some() {
+        if self.band.exiting().is_some() {
             self.write_exit(&produce, &span, output, report)?;
             if let Some(old) = self.timeline.replace(produce) {
                 self.stream.release(old.latents)?;
@@ -693,7 +656,7 @@ impl Runner {
             .written_until
             .saturating_sub(self.config.overlap)
             .max(playhead);
-        let (start, end) = match self.armed {
+        let (start, end) = match self.band.armed() {
             // Inside a band what was written plays again each lap: the
             // frontier writes one chunk, wrapped.
             Some(_) => (playhead + lead, playhead + lead + self.chunk()),
@@ -702,12 +665,12 @@ impl Runner {
                 self.written_until.max(playhead + lead + self.chunk()),
             ),
         };
-        if let Some(range) = band_range(start..end, self.armed, self.config.overlap) {
+        if let Some(range) = band_range(start..end, self.band.armed(), self.config.overlap) {
             // A hole before the exact span (at start-up the window begins
             // at the timeline's origin) is filled from its padded edge; in a
             // band the range is wrapped and the span is not, so no hole is
             // inferred there.
-            if self.armed.is_none()
+            if self.band.armed().is_none()
                 && let Some(head) = clip(range.start..span.exact.start, &span.full)
             {
                 self.write(&produce, head, PatchKind::GapFill, lead, output, report)?;
@@ -744,7 +707,11 @@ impl Runner {
         let (near, head) = self.near_placement();
         let end = playhead + lead;
         let head_end = (playhead + near + head).min(end);
-        let range = band_range(playhead + near..head_end, self.armed, self.config.overlap);
+        let range = band_range(
+            playhead + near..head_end,
+            self.band.armed(),
+            self.config.overlap,
+        );
         if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
             self.write(produce, range, PatchKind::Near, near, output, report)?;
         }
@@ -755,7 +722,11 @@ impl Runner {
         // frontier renders the rest as it moves.
         if head_end < end && produce.epochs != self.near_rest_epochs {
             self.near_rest_epochs = produce.epochs;
-            let range = band_range(rest_start..end + seam, self.armed, self.config.overlap);
+            let range = band_range(
+                rest_start..end + seam,
+                self.band.armed(),
+                self.config.overlap,
+            );
             if let Some(range) = range.and_then(|r| clip(r, &span.exact)) {
                 self.write(produce, range, PatchKind::Near, near, output, report)?;
             }
@@ -799,7 +770,7 @@ impl Runner {
     ) -> Result<(), RunnerError> {
         let lead = self.lead.lead();
         let mut wanted_end = playhead + lead + self.chunk();
-        if let Some((_, b)) = self.armed
+        if let Some((_, b)) = self.band.armed()
             && playhead < b
         {
             // The band's content replays; only its first lap needs filling.
@@ -835,6 +806,32 @@ impl Runner {
         }
     }
 
+    /// A free patch buffer and the part of `range` it takes: never further
+    /// ahead than the ring holds (minus slack for a playhead read that is a
+    /// callback old), at most a buffer long. `None` when the patch cannot
+    /// be sent: nothing of it fits, no buffer is free, or the ring to the
+    /// output has no room (a patch still landing could not be taken back,
+    /// so none is started without room for it).
+    fn patch_buffer(
+        &mut self,
+        range: Range<SampleFrames>,
+    ) -> Option<(PatchBuffer, Range<SampleFrames>)> {
+        let horizon = self.writer.playhead() + self.writer.capacity().saturating_sub(HORIZON_SLACK);
+        let range = clip(range.clone(), &(range.start..horizon))?;
+        let buffer = self.writer.acquire()?;
+        if !self.writer.has_room() {
+            self.writer.release(buffer);
+            return None;
+        }
+        let frames = (range.end - range.start)
+            .as_usize()
+            .min(buffer.capacity() / self.model().channels);
+        Some((
+            buffer,
+            range.start..range.start + SampleFrames(frames as u64),
+        ))
+    }
+
     fn write(
         &mut self,
         produce: &Produce,
@@ -844,34 +841,16 @@ impl Runner {
         output: &mut dyn OutputSync,
         report: &mut TickReport,
     ) -> Result<(), RunnerError> {
-        // Never further ahead than the ring holds, minus slack for a
-        // playhead read that is a callback old.
-        let horizon = self.writer.playhead() + self.writer.capacity().saturating_sub(HORIZON_SLACK);
-        let Some(range) = clip(range.clone(), &(range.start..horizon)) else {
+        let Some((buffer, range)) = self.patch_buffer(range) else {
             self.skip(report);
             return Ok(());
         };
-        let Some(buffer) = self.writer.acquire() else {
-            self.skip(report);
-            return Ok(());
-        };
-        let channels = self.model().channels;
-        let frames = (range.end - range.start)
-            .as_usize()
-            .min(buffer.capacity() / channels);
-        let range = range.start..range.start + SampleFrames(frames as u64);
+        let frames = (range.end - range.start).as_usize();
         let request = DecodeRequest {
             latents: produce.latents,
             anchor: produce.anchor,
             range: range.clone(),
         };
-        if !self.writer.has_room() {
-            // A patch still landing could not be taken back: do not start one
-            // the ring has no room for.
-            self.writer.release(buffer);
-            self.skip(report);
-            return Ok(());
-        }
         let before = self.clock.now();
         let landing = match self
             .backend
