@@ -5,14 +5,12 @@
 //! twin run without the change) and the harness measures it in its own
 //! frames.
 
-use earshot::engine::clock::{Clock, VirtualClock};
-use earshot::engine::conditioning::ConditioningInput;
-use earshot::engine::control::Control;
+use earshot::engine::clock::VirtualClock;
 use earshot::engine::frames::SampleFrames;
-use earshot::engine::playback::{PlaybackConfig, PlaybackStats, playback};
-use earshot::engine::runner::{Runner, RunnerConfig, RunnerParts};
+use earshot::engine::playback::PlaybackStats;
+use earshot::engine::runner::RunnerConfig;
 use earshot::engine::sim::signal::mono;
-use earshot::engine::sim::{CostModel, CostedBackend, SignalBackend, VirtualOutput};
+use earshot::engine::sim::{CostModel, CostedBackend, SignalBackend, VirtualRig};
 use earshot::engine::trace::{MemoryTrace, TraceEvent, TraceSink};
 use earshot::golden::costs::CostProfile;
 use earshot::golden::metrics::measure;
@@ -55,40 +53,22 @@ fn play(change: bool) -> Played {
         decode_per_1024: SampleFrames(24),
         encode: SampleFrames(0),
     };
-    let backend = CostedBackend::new(SignalBackend::new(model.clone()), clock.clone(), costs);
-    let (writer, output, stats) = playback(PlaybackConfig::default(), model.channels).unwrap();
+    let backend = CostedBackend::new(SignalBackend::new(model), clock.clone(), costs);
     let mut config = RunnerConfig::default();
     config.lead.floor = SampleFrames(3_600);
-    let control = Control::new(
-        model.knobs.clone(),
-        config.stream.steps as usize,
-        Arc::new(clock.clone()),
-    );
     let trace = SharedTrace::default();
-    let mut runner = Runner::new(
-        config,
-        RunnerParts {
-            backend: Box::new(backend),
-            writer,
-            control: control.clone(),
-            clock: Arc::new(clock.clone()),
-            trace: Box::new(trace.clone()),
-            conditioning: ConditioningInput::null(model.conditioning),
-        },
-    )
-    .unwrap();
-    let mut out = VirtualOutput::new(output, 128, true);
-    while clock.now().0 < 3 * RATE {
-        if change && clock.now().0 >= CHANGE_AT && control.lock().knobs.epoch() == 0 {
+    let mut rig =
+        VirtualRig::new(clock, Box::new(backend), config, Box::new(trace.clone())).unwrap();
+    rig.run_until(SampleFrames(3 * RATE), |control, now| {
+        if change && now.0 >= CHANGE_AT && control.lock().knobs.epoch() == 0 {
             control.set_knob("level", LEVEL).unwrap();
         }
-        runner.tick(&mut out).unwrap();
-        out.catch_up(clock.now());
-    }
+    })
+    .unwrap();
     let events = trace.0.lock().unwrap().events.clone();
     Played {
-        audio: out.recording().to_vec(),
-        stats,
+        audio: rig.output.recording().to_vec(),
+        stats: rig.stats,
         events,
     }
 }

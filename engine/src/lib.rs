@@ -37,6 +37,7 @@ pub mod rng;
 pub mod rt_knobs;
 pub mod runner;
 pub mod sampler;
+pub mod schedule;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod stream;

@@ -93,8 +93,7 @@ impl<B: Backend> Renderer for LandsAtSettle<B> {
             self.inner.decode(request, &mut samples)
         });
         if let Err(error) = rendered {
-            let landing = Landing::ready(buffer);
-            return Err(LandingFailed { error, landing });
+            return Err(LandingFailed::untouched(error, buffer));
         }
         let dst = &mut buffer.as_mut_slice()[..samples.len()];
         dst.fill(f32::NAN);

@@ -5,12 +5,10 @@
 
 use earshot_engine::clock::{Clock, VirtualClock};
 use earshot_engine::conditioning::ConditioningInput;
-use earshot_engine::control::Control;
 use earshot_engine::frames::SampleFrames;
-use earshot_engine::playback::{PlaybackConfig, PlaybackStats, playback};
-use earshot_engine::runner::{Runner, RunnerConfig, RunnerParts};
+use earshot_engine::runner::RunnerConfig;
 use earshot_engine::sim::{
-    CostModel, CostedBackend, Fault, FaultyBackend, SignalBackend, VirtualOutput,
+    CostModel, CostedBackend, Fault, FaultyBackend, SignalBackend, VirtualRig,
 };
 use earshot_engine::trace::{MemoryTrace, NullTrace, TraceEvent, TraceSink};
 use std::sync::{Arc, Mutex};
@@ -37,12 +35,21 @@ fn fitting_lead() -> RunnerConfig {
     config
 }
 
-struct Sim {
-    clock: VirtualClock,
-    control: Control,
-    runner: Runner,
-    output: VirtualOutput,
-    stats: PlaybackStats,
+/// The virtual rig, with this file's measurements of what it played.
+struct Sim(VirtualRig);
+
+impl std::ops::Deref for Sim {
+    type Target = VirtualRig;
+
+    fn deref(&self) -> &VirtualRig {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Sim {
+    fn deref_mut(&mut self) -> &mut VirtualRig {
+        &mut self.0
+    }
 }
 
 /// Shares a trace with the test after the runner took its sink.
@@ -59,41 +66,12 @@ fn sim(config: RunnerConfig, faults: &[Fault], trace: Box<dyn TraceSink>) -> Sim
     let clock = VirtualClock::new();
     let costed = CostedBackend::new(SignalBackend::default(), clock.clone(), costs());
     let backend = FaultyBackend::new(costed, Arc::new(clock.clone()), faults.to_vec());
-    let (writer, output, stats) = playback(PlaybackConfig::default(), 2).unwrap();
-    let control = Control::new(
-        earshot_engine::sim::signal::stereo().knobs,
-        config.stream.steps as usize,
-        Arc::new(clock.clone()),
-    );
-    let runner = Runner::new(
-        config,
-        RunnerParts {
-            backend: Box::new(backend),
-            writer,
-            control: control.clone(),
-            clock: Arc::new(clock.clone()),
-            trace,
-            conditioning: ConditioningInput::null(
-                earshot_engine::sim::signal::stereo().conditioning,
-            ),
-        },
-    )
-    .unwrap();
-    Sim {
-        clock,
-        control,
-        runner,
-        output: VirtualOutput::new(output, 128, true),
-        stats,
-    }
+    Sim(VirtualRig::new(clock, Box::new(backend), config, trace).unwrap())
 }
 
 impl Sim {
     fn run_until(&mut self, t: u64) {
-        while self.clock.now().0 < t {
-            self.runner.tick(&mut self.output).unwrap();
-            self.output.catch_up(self.clock.now());
-        }
+        self.0.run_until(SampleFrames(t), |_, _| {}).unwrap();
     }
 
     /// The largest jump between consecutive played frames from `from` on:

@@ -421,10 +421,7 @@ impl Renderer for CudaBackend {
             .and_then(|len| self.render(request, len).map(|()| len));
         let len = match rendered {
             Ok(len) => len,
-            Err(error) => {
-                let landing = Landing::ready(buffer);
-                return Err(LandingFailed { error, landing });
-            }
+            Err(error) => return Err(LandingFailed::untouched(error, buffer)),
         };
         let landing =
             self.landing

@@ -115,8 +115,7 @@ impl LandingQueue {
                 expected: len,
                 found: buffer.capacity(),
             };
-            let landing = Landing::ready(buffer);
-            return Err(LandingFailed { error, landing });
+            return Err(LandingFailed::untouched(error, buffer));
         };
         let dst = dst.as_mut_ptr();
         match self.launch(dev, rendered, dst, arrivals) {
@@ -124,10 +123,7 @@ impl LandingQueue {
             // front of the buffer (checked above; moving the buffer keeps its
             // heap samples in place) and marks the ticket after that write.
             Ok(ticket) => Ok(unsafe { Landing::in_flight(buffer, ticket) }),
-            Err(e) => Err(LandingFailed {
-                error: e.into(),
-                landing: Landing::ready(buffer),
-            }),
+            Err(e) => Err(LandingFailed::untouched(e.into(), buffer)),
         }
     }
 

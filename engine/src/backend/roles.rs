@@ -84,6 +84,17 @@ pub struct LandingFailed {
     pub landing: Landing,
 }
 
+impl LandingFailed {
+    /// A failure before anything could write `buffer`: it comes back
+    /// ready, for the pool.
+    pub fn untouched(error: BackendError, buffer: PatchBuffer) -> Self {
+        Self {
+            error,
+            landing: Landing::ready(buffer),
+        }
+    }
+}
+
 /// The renderer: a range of a latent window to the medium's output
 /// (interleaved audio samples: `channels` values per sample frame).
 pub trait Renderer: DeviceServices {
@@ -106,14 +117,11 @@ pub trait Renderer: DeviceServices {
         arrivals: &Arc<Arrivals>,
     ) -> Result<Landing, LandingFailed> {
         let _ = arrivals;
-        let result = match landing_len(self.description(), request, &buffer) {
-            Ok(len) => self.decode(request, &mut buffer.as_mut_slice()[..len]),
-            Err(error) => Err(error),
-        };
-        let landing = Landing::ready(buffer);
-        match result {
-            Ok(()) => Ok(landing),
-            Err(error) => Err(LandingFailed { error, landing }),
+        let rendered = landing_len(self.description(), request, &buffer)
+            .and_then(|len| self.decode(request, &mut buffer.as_mut_slice()[..len]));
+        match rendered {
+            Ok(()) => Ok(Landing::ready(buffer)),
+            Err(error) => Err(LandingFailed::untouched(error, buffer)),
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::epoch::Epochs;
 use crate::frames::{LatentFrames, SampleFrames};
 use crate::lead::{LeadConfig, LeadConfigError, LeadController};
 use crate::playback::{Arrivals, Landing, Patch, PatchBuffer, PatchWriter};
+use crate::schedule::Scheduler;
 use crate::stream::{Produce, Stream, StreamConfig, StreamError, TickInputs, TickOutcome};
 use crate::trace::{PatchKind, TraceEvent, TraceSink};
 use ack_tracker::AckTracker;
@@ -127,6 +128,9 @@ pub enum RunnerError {
     /// The backend's model description cannot be run.
     #[error(transparent)]
     Model(#[from] DescriptionError),
+    /// The playback buffer could not be built for it.
+    #[error(transparent)]
+    Playback(#[from] crate::playback::PlaybackError),
 }
 
 /// Lets the output side catch up with the clock before a patch is sent.
@@ -186,7 +190,8 @@ pub struct RunnerCounters {
 pub struct Runner {
     config: RunnerConfig,
     backend: Box<dyn Backend>,
-    stream: Stream,
+    /// Which slots step each tick, and when a produce is ready.
+    stream: Box<dyn Scheduler>,
     lead: LeadController,
     writer: PatchWriter,
     control: Control,
@@ -260,7 +265,20 @@ pub struct RunnerParts {
 
 impl Runner {
     /// Allocates the stream's buffers and encodes the starting conditioning.
-    pub fn new(config: RunnerConfig, parts: RunnerParts) -> Result<Self, RunnerError> {
+    pub fn new(config: RunnerConfig, mut parts: RunnerParts) -> Result<Self, RunnerError> {
+        let stream = Stream::new(config.stream, parts.backend.as_mut())?;
+        Self::with_scheduler(config, parts, Box::new(stream))
+    }
+
+    /// A runner whose slots `scheduler` plans instead of a [`Stream`] made
+    /// from `config.stream`; the scheduler's latent buffers must come from
+    /// `parts.backend`. The runner's planning still reads the step count
+    /// from `config.stream`.
+    pub fn with_scheduler(
+        config: RunnerConfig,
+        parts: RunnerParts,
+        scheduler: Box<dyn Scheduler>,
+    ) -> Result<Self, RunnerError> {
         let RunnerParts {
             mut backend,
             writer,
@@ -269,7 +287,7 @@ impl Runner {
             trace,
             conditioning,
         } = parts;
-        let stream = Stream::new(config.stream, backend.as_mut())?;
+        let stream = scheduler;
         let writer_stats = writer.stats();
         writer.arrivals().set_clock(Arc::clone(&clock));
         let conditioning = backend.encode(&conditioning)?;

@@ -68,9 +68,11 @@ macro_rules! pass_through_latents {
 pub mod costed;
 pub mod faults;
 pub mod output;
+pub mod rig;
 pub mod signal;
 
 pub use costed::{CostModel, CostedBackend};
 pub use faults::{Fault, FaultyBackend};
 pub use output::{PlayedRun, VirtualOutput};
+pub use rig::VirtualRig;
 pub use signal::SignalBackend;
